@@ -1,0 +1,144 @@
+//! The hook component (world `entry-hook`): converts between the WIT types and
+//! [`ldap_hooks_core`], whose [`flow`](ldap_hooks_core::flow) makes every decision,
+//! and implements the core's service traits on the component's imports.
+//!
+//! A host may keep one instance for many calls; the instance then remembers the
+//! schema of each server it has read, so warm calls skip the two schema searches.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "entry-hook",
+});
+
+mod convert;
+
+use exports::ldap_hooks::hook::hook::{
+    CheckReport, Config, Context, Guest, HookError, Outcome, RunPlan,
+};
+use ldap_hooks::hook::{directory, dn_rules, logging};
+use ldap_hooks_core::flow::{self, SchemaCache, Services};
+use ldap_hooks_core::services;
+use ldap_hooks_core::types;
+use std::cell::RefCell;
+
+thread_local! {
+    static SCHEMAS: RefCell<SchemaCache> = RefCell::new(SchemaCache::default());
+}
+
+struct Hook;
+
+impl Guest for Hook {
+    fn run(config: Config, context: Context) -> Result<Outcome, HookError> {
+        with_services(|services, cache| {
+            flow::run(
+                convert::config(config),
+                convert::context(context),
+                services,
+                cache,
+            )
+        })
+        .map(convert::outcome)
+        .map_err(convert::error)
+    }
+
+    fn plan(config: Config, context: Context) -> Result<RunPlan, HookError> {
+        with_services(|services, cache| {
+            flow::plan(
+                convert::config(config),
+                convert::context(context),
+                services,
+                cache,
+            )
+        })
+        .map(convert::plan)
+        .map_err(convert::error)
+    }
+
+    fn check(config: Config) -> Result<CheckReport, HookError> {
+        with_services(|services, cache| flow::check(convert::config(config), services, cache))
+            .map(convert::check_report)
+            .map_err(convert::error)
+    }
+}
+
+fn with_services<T>(call: impl FnOnce(Services<'_>, &mut SchemaCache) -> T) -> T {
+    let mut directory = ImportedDirectory;
+    let mut rules = ImportedRules;
+    let mut log = ImportedLog;
+    let services = Services {
+        directory: &mut directory,
+        rules: &mut rules,
+        log: &mut log,
+    };
+    SCHEMAS.with(|cache| call(services, &mut cache.borrow_mut()))
+}
+
+/// The host's `directory` import.
+struct ImportedDirectory;
+
+impl services::Directory for ImportedDirectory {
+    fn search(
+        &mut self,
+        base: &str,
+        scope: types::Scope,
+        filter: &str,
+        attributes: &[String],
+    ) -> Result<Vec<types::Entry>, types::LdapError> {
+        directory::search(base, convert::scope(scope), filter, attributes)
+            .map(|entries| entries.into_iter().map(convert::entry_from_wit).collect())
+            .map_err(convert::ldap_error_from_wit)
+    }
+
+    fn add(
+        &mut self,
+        dn: &str,
+        attributes: &[types::Attribute],
+        controls: &types::RequestControls,
+    ) -> Result<Option<types::Entry>, types::LdapError> {
+        let attributes: Vec<directory::Attribute> =
+            attributes.iter().map(convert::attribute_to_wit).collect();
+        directory::add(dn, &attributes, &convert::controls(controls))
+            .map(|entry| entry.map(convert::entry_from_wit))
+            .map_err(convert::ldap_error_from_wit)
+    }
+
+    fn modify(
+        &mut self,
+        dn: &str,
+        changes: &[types::Change],
+        controls: &types::RequestControls,
+    ) -> Result<Option<types::Entry>, types::LdapError> {
+        let changes: Vec<directory::Change> = changes.iter().map(convert::change).collect();
+        directory::modify(dn, &changes, &convert::controls(controls))
+            .map(|entry| entry.map(convert::entry_from_wit))
+            .map_err(convert::ldap_error_from_wit)
+    }
+}
+
+/// The linked DN-rule component.
+struct ImportedRules;
+
+impl services::Rules for ImportedRules {
+    fn parse(
+        &mut self,
+        submitted: &str,
+        options: &types::RuleOptions,
+    ) -> Result<types::ParsedName, String> {
+        let options = dn_rules::RuleOptions {
+            replacements: options.replacements.clone(),
+            strip_chars: options.strip_chars.clone(),
+        };
+        dn_rules::parse(submitted, &options).map(convert::parsed_name)
+    }
+}
+
+/// The host's `logging` import.
+struct ImportedLog;
+
+impl services::Logger for ImportedLog {
+    fn log(&mut self, level: types::Level, message: &str) {
+        logging::log(convert::level(level), message);
+    }
+}
+
+export!(Hook);

@@ -1,0 +1,70 @@
+//! Starts a throwaway slapd for the ldap-hooks demo and the Python tests.
+//!
+//! `throwaway-slapd -- COMMAND ARGS...` runs the command with `LDAP_URL`,
+//! `LDAP_BASE_DN`, `LDAP_ADMIN_DN` and `LDAP_ADMIN_PASSWORD` set, then removes the
+//! server and exits with the command's status.
+//!
+//! Without a command it prints those values as one JSON line and keeps the server
+//! until its standard input closes, which lets a test fixture own the server.
+
+use anyhow::{Context, Result};
+use slapd_harness::{ADMIN_DN, ADMIN_PASSWORD, BASE_DN, Slapd};
+use std::io::Read;
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("throwaway-slapd: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let command = match arguments.first().map(String::as_str) {
+        Some("--") => &arguments[1..],
+        Some("-h" | "--help") => {
+            println!("usage: throwaway-slapd [-- COMMAND ARGS...]");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(other) => anyhow::bail!(
+            "unexpected argument {other:?}; usage: throwaway-slapd [-- COMMAND ARGS...]"
+        ),
+        None => &arguments[..],
+    };
+
+    let slapd = Slapd::start()?;
+
+    if command.is_empty() {
+        let description = serde_json::json!({
+            "url": slapd.url(),
+            "port": slapd.port(),
+            "base_dn": BASE_DN,
+            "admin_dn": ADMIN_DN,
+            "admin_password": ADMIN_PASSWORD,
+            "pid": slapd.pid(),
+            "directory": slapd.directory().display().to_string(),
+        });
+        println!("{description}");
+        // Keep the server until the parent closes our standard input.
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let status = Command::new(&command[0])
+        .args(&command[1..])
+        .env("LDAP_URL", slapd.url())
+        .env("LDAP_BASE_DN", BASE_DN)
+        .env("LDAP_ADMIN_DN", ADMIN_DN)
+        .env("LDAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .status()
+        .with_context(|| format!("running {}", command[0]))?;
+    drop(slapd);
+    Ok(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
+}
