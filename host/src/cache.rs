@@ -3,8 +3,8 @@
 //!
 //! A file is named after the SHA-256 of the component and of the engine's
 //! compatibility hash, so a new wasmtime version or other engine settings use new
-//! files. Each file carries the SHA-256 of its own contents in a sidecar file; a file
-//! that fails this check or that wasmtime refuses is compiled again and rewritten.
+//! files. Each file has the SHA-256 of its own contents in a sidecar file. A file
+//! that fails this check or that wasmtime rejects is compiled again and rewritten.
 //! Every cache failure is logged and otherwise ignored.
 
 use anyhow::{Context, Result};
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// The cache folder: `LDAP_HOOKS_CACHE_DIR`, else `$XDG_CACHE_HOME/ldap-hooks`, else
+/// Returns the cache folder: `LDAP_HOOKS_CACHE_DIR`, else `$XDG_CACHE_HOME/ldap-hooks`, else
 /// `~/.cache/ldap-hooks`, each with a subfolder for this host. `None` disables the cache.
 pub fn default_folder() -> Option<PathBuf> {
     let base = if let Some(folder) = std::env::var_os("LDAP_HOOKS_CACHE_DIR") {
@@ -48,7 +48,7 @@ pub fn load(engine: &Engine, bytes: &[u8], name: &str, folder: Option<&Path>) ->
             match unsafe { Component::deserialize(engine, &compiled) } {
                 Ok(component) => return Ok(component),
                 Err(error) => {
-                    tracing::debug!(path = %path.display(), %error, "compiled component refused, compiling again")
+                    tracing::debug!(path = %path.display(), %error, "cached component rejected by wasmtime, compiling again")
                 }
             }
         }

@@ -1,9 +1,8 @@
 //! Loading the hook and DN-rule components and calling the hook.
 //!
-//! The two components live in separate stores. The hook component's `dn-rules`
-//! import is implemented by the host, which forwards each call to the rule
-//! component's export; this links a site's own rule component without composing
-//! the binaries. Both components get WASI with nothing in it: no files, no
+//! The two components live in separate stores. The host implements the hook
+//! component's `dn-rules` import by forwarding each call to the rule component's
+//! export, which links a site's own rule component without composing the binaries. Both components get WASI with nothing in it: no files, no
 //! environment, no arguments and no standard streams.
 
 use crate::bindings::exports::ldap_hooks::hook::hook as wit;
@@ -27,7 +26,7 @@ pub fn wasm<T>(result: wasmtime::Result<T>) -> Result<T> {
     result.map_err(anyhow::Error::from)
 }
 
-/// Where a component comes from, for loading and for messages.
+/// The origin of a component, for loading and for messages.
 #[derive(Debug, Clone)]
 pub enum Source {
     Embedded(&'static str, &'static [u8]),

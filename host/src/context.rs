@@ -2,7 +2,7 @@
 //! JupyterHub spawner.
 //!
 //! Top-level keys are spawner attributes (for example `user_options`), and the
-//! object under `user` holds the user's attributes, with the user name at
+//! object under `user` contains the user's attributes, with the user name at
 //! `user.name`. `submit_spawner_attribute` is a dotted path into this object, as it is
 //! a path of attributes on the spawner in JupyterHub:
 //!

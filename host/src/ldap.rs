@@ -3,7 +3,7 @@
 //!
 //! Components call synchronously, so each operation blocks on a current-thread
 //! runtime that also drives the connection. Every failure becomes a WIT `ldap-error`
-//! with the result code, its name and the server's text; failures without a server
+//! with the result code, its name and the server's text. Failures without a server
 //! result use the client-side codes 81 (server down), 85 (timeout) and 91 (connect
 //! error).
 
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
-/// What the connection allows.
+/// The operations a connection allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     ReadWrite,
@@ -122,12 +122,12 @@ impl Directory {
         })
     }
 
-    /// The server URL.
+    /// Returns the server URL.
     pub fn url(&self) -> &str {
         &self.url
     }
 
-    /// The number of LDAP operations sent, the bind included.
+    /// Returns the number of LDAP operations sent, the bind included.
     pub fn operations(&self) -> u64 {
         self.operations
     }
@@ -276,7 +276,7 @@ fn connection_settings(settings: &ConnectionSettings) -> Result<LdapConnSettings
     Ok(ldap_settings)
 }
 
-/// A rustls configuration that trusts only the certificates in `ca_file` (PEM).
+/// Builds a rustls configuration that trusts only the certificates in `ca_file` (PEM).
 fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, LdapError> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
@@ -395,7 +395,7 @@ fn post_read(dn: &str, controls: &[Control]) -> Option<Entry> {
             return None;
         };
         raw.val.as_ref()?;
-        // ldap3's parser panics on a malformed control value; a server's bad reply must
+        // ldap3's parser panics on a malformed control value. A server's bad reply must
         // not bring the host down, so such a reply counts as no post-read entry.
         let response: PostReadResp = std::panic::catch_unwind(|| raw.parse()).ok()?;
         let mut attributes: Vec<Attribute> = response

@@ -113,8 +113,8 @@ fn attribute_names_ignore_case() {
     site.run(&config, "alice", "PersonDN", "/SN=A/cn=alice")
         .json();
 
-    // unique_object_attributes says CN and the name says cn: the filter must still
-    // hold the value, so bob's run must not find alice.
+    // unique_object_attributes lists CN and the name spells it cn. The filter must
+    // still contain the value, so bob's run must not find alice.
     let bob = site.run(&config, "bob", "PersonDN", "/sn=B/cn=bob").json();
     assert_eq!(bob["status"], "created");
     assert_eq!(values(&bob, "uid"), vec!["bob"]);

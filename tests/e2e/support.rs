@@ -52,14 +52,14 @@ pub struct Output {
 }
 
 impl Output {
-    /// The JSON on standard output; fails the test with the whole output otherwise.
+    /// Parses the JSON on standard output, or fails the test with the whole output.
     pub fn json(&self) -> Value {
         assert_eq!(self.code, 0, "ldap-hooks failed:\n{self:#?}");
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|error| panic!("not JSON ({error}):\n{self:#?}"))
     }
 
-    /// The error message; fails the test when the run succeeded.
+    /// Returns the error message, or fails the test when the run succeeded.
     pub fn error(&self, expected_code: i32) -> &str {
         assert_eq!(self.code, expected_code, "unexpected exit code:\n{self:#?}");
         assert!(
@@ -162,8 +162,8 @@ fn cache_folder() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
 }
 
-/// The values of an attribute in an outcome's `attributes`, matching the name
-/// case-insensitively.
+/// Returns the values of an attribute in an outcome's `attributes`, matching the
+/// name case-insensitively.
 pub fn values(outcome: &Value, name: &str) -> Vec<String> {
     outcome["attributes"]
         .as_object()
@@ -175,8 +175,8 @@ pub fn values(outcome: &Value, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// The attribute values of an outcome's RDN, lower-cased and sorted, because the
-/// server may reorder them.
+/// Returns the attribute values of an outcome's RDN, lower-cased and sorted, because
+/// the server may reorder them.
 pub fn rdn_values(outcome: &Value) -> Vec<String> {
     let dn = outcome["dn"].as_str().expect("a DN");
     let rdn = dn.split(',').next().unwrap_or_default();

@@ -1,6 +1,6 @@
 //! Validation of the hook's configuration.
 //!
-//! Hosts pass the options as they read them ([`RawConfig`]); this module checks them
+//! Hosts pass the options as they read them ([`RawConfig`]). This module checks them
 //! once, in one place for both hosts, and reports problems with the option names of
 //! the Python `LDAP` class. Nothing here talks to the directory.
 

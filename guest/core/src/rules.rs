@@ -7,7 +7,7 @@
 //!
 //! The strip characters are removed from the ends of the value and from attribute
 //! names, but never from inside a value: `CN=al*` stays `al*` and `CN=alice.` stays
-//! `alice.`. A part that holds nothing but strip characters, such as the empty part
+//! `alice.`. A part that contains nothing but strip characters, such as the empty part
 //! before a leading separator, is dropped. Anything else that cannot be read is an
 //! error that names the part.
 
@@ -119,7 +119,7 @@ fn trim_unescaped_spaces(text: &str) -> &str {
     &text[..end]
 }
 
-/// The default strip characters of ldap-hooks 0.1.2.
+/// Returns the default strip characters of ldap-hooks 0.1.2.
 pub fn default_strip_chars() -> Vec<String> {
     ["/", "+", "*", ",", ".", "!", " "]
         .iter()

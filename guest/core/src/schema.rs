@@ -5,7 +5,7 @@
 //! Names match exactly and case-insensitively against the NAME list and the OID of a
 //! definition, so `OrgPerson` does not pass for `inetOrgPerson`. The parser skips
 //! extensions and keywords it does not know, so a schema with vendor extensions still
-//! reads; a definition that cannot be read at all is left out.
+//! reads. A definition that cannot be read at all is left out.
 
 use crate::names;
 
@@ -50,7 +50,7 @@ trait Named {
         names::same(self.oid(), name) || self.names().iter().any(|known| names::same(known, name))
     }
 
-    /// The first NAME, or the OID for an unnamed definition.
+    /// Returns the first NAME, or the OID for an unnamed definition.
     fn display_name(&self) -> &str {
         self.names().first().map_or(self.oid(), String::as_str)
     }
@@ -139,7 +139,7 @@ impl Schema {
         }
     }
 
-    /// The syntax OID of an attribute type, following SUP where the type has none.
+    /// Returns the syntax OID of an attribute type, following SUP where the type has none.
     pub fn syntax_of<'s>(&'s self, attribute: &'s AttributeType) -> Option<&'s str> {
         let mut current = attribute;
         for _ in 0..32 {
@@ -168,7 +168,7 @@ impl Schema {
         }
     }
 
-    /// The object class and all its superclasses.
+    /// Collects the object class and all its superclasses into `out`.
     fn with_superiors<'a>(&'a self, class: &'a ObjectClass, out: &mut Vec<&'a ObjectClass>) {
         if out.iter().any(|known| known.oid == class.oid) || out.len() > 256 {
             return;

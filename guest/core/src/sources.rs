@@ -5,7 +5,7 @@ use crate::names;
 use crate::types::{Attribute, AttributeValue};
 use serde_json::Value;
 
-/// Where a placeholder's value comes from.
+/// The source of a placeholder's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// `SPAWNER_SUBMIT_DATA` ("1"): the attribute values read from the submitted value,
@@ -43,7 +43,7 @@ impl Source {
             .map(|(source, _, _)| *source)
     }
 
-    /// The name of the Python constant for this source.
+    /// Returns the name of the Python constant for this source.
     pub fn constant_name(self) -> &'static str {
         ALL.iter()
             .find(|(source, _, _)| *source == self)
@@ -81,7 +81,7 @@ pub struct Values {
 }
 
 impl Values {
-    /// Looks up `name` in `source`. Returns the values, or a sentence that says why
+    /// Looks up `name` in `source`. Returns the values, or a clause that explains why
     /// there are none.
     pub fn lookup(&self, name: &str, source: Source) -> Result<Vec<String>, String> {
         match source {

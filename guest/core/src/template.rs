@@ -71,12 +71,12 @@ impl Template {
         })
     }
 
-    /// The template as configured.
+    /// Returns the template as configured.
     pub fn source(&self) -> &str {
         &self.source
     }
 
-    /// The placeholder names in order of appearance, with repeats.
+    /// Returns the placeholder names in order of appearance, with repeats.
     pub fn placeholders(&self) -> impl Iterator<Item = &str> {
         self.pieces.iter().filter_map(|piece| match piece {
             Piece::Placeholder(name) => Some(name.as_str()),

@@ -10,7 +10,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The scope's name as `ldapsearch -s` spells it.
+    /// Returns the scope's name as `ldapsearch -s` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::BaseObject => "base",
@@ -131,7 +131,7 @@ pub struct RuleOptions {
     pub strip_chars: Vec<String>,
 }
 
-/// What a DN rule read from a submitted value.
+/// The entry name and template values that a DN rule read from a submitted value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedName {
     pub rdn: Rdn,

@@ -2,8 +2,8 @@
 //! [`ldap_hooks_core`], whose [`flow`](ldap_hooks_core::flow) makes every decision,
 //! and implements the core's service traits on the component's imports.
 //!
-//! A host may keep one instance for many calls; the instance then remembers the
-//! schema of each server it has read, so warm calls skip the two schema searches.
+//! A host may keep one instance for many calls. The instance then keeps the schema
+//! of each server it has read, so warm calls skip the two schema searches.
 
 wit_bindgen::generate!({
     path: "../../wit",

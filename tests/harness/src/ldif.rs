@@ -10,7 +10,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// All values of an attribute, matching the name case-insensitively.
+    /// Returns all values of an attribute, matching the name case-insensitively.
     pub fn values(&self, name: &str) -> Vec<&str> {
         self.attributes
             .iter()
@@ -19,7 +19,7 @@ impl Entry {
             .collect()
     }
 
-    /// The first value of an attribute.
+    /// Returns the first value of an attribute.
     pub fn first(&self, name: &str) -> Option<&str> {
         self.values(name).into_iter().next()
     }

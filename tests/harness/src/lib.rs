@@ -38,7 +38,7 @@ const SLAPD: &str = "/usr/sbin/slapd";
 const SLAPADD: &str = "/usr/sbin/slapadd";
 const SYSTEM_SCHEMA: &str = "/etc/ldap/schema";
 
-/// The seed entries: the suffix, `ou=people` and the counter entry.
+/// Returns the seed entries: the suffix, `ou=people` and the counter entry.
 pub fn seed_ldif() -> String {
     format!(
         "dn: {BASE_DN}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
@@ -188,22 +188,22 @@ impl Slapd {
         }
     }
 
-    /// The server URL, `ldap://127.0.0.1:PORT`.
+    /// Returns the server URL, `ldap://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("ldap://127.0.0.1:{}", self.port)
     }
 
-    /// The TCP port slapd listens on.
+    /// Returns the TCP port slapd listens on.
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// The process id of slapd.
+    /// Returns the process id of slapd.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
 
-    /// The temporary directory that holds the configuration and the data.
+    /// Returns the temporary directory with the configuration and the data.
     pub fn directory(&self) -> &Path {
         &self.directory
     }
@@ -223,7 +223,7 @@ impl Slapd {
         self.launch()
     }
 
-    /// Freezes slapd with SIGSTOP: connections stay open, but nothing is answered.
+    /// Freezes slapd with SIGSTOP: connections stay open, but slapd sends no replies.
     pub fn pause(&self) -> Result<()> {
         self.signal("STOP")
     }
@@ -246,14 +246,14 @@ impl Slapd {
         Ok(())
     }
 
-    /// What slapd has logged so far at log level "stats".
+    /// Returns what slapd has logged so far at log level "stats".
     pub fn log(&self) -> String {
         fs::read_to_string(self.directory.join("slapd.log")).unwrap_or_default()
     }
 
-    /// The number of connections slapd has seen so far, restarts included: distinct
+    /// Counts the connections slapd has seen so far, restarts included, as distinct
     /// `conn=N` numbers per slapd process. Operation lines are logged before the
-    /// result is sent, so a client's connection is counted once it got an answer.
+    /// result is sent, so a client's connection is counted once it got a reply.
     pub fn connections(&self) -> usize {
         self.log()
             .split("slapd starting")

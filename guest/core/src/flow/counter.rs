@@ -141,7 +141,7 @@ impl Hook<'_, '_> {
     }
 }
 
-/// The modify that moves a counter from `from` to `to` if it still holds `from`.
+/// Builds the modify that moves a counter from `from` to `to` if it is still at `from`.
 fn swap(attribute: &str, from: i64, to: i64) -> Vec<Change> {
     vec![
         Change {
@@ -195,7 +195,7 @@ pub(super) fn parse_counter(values: &[String], operation: &Operation) -> Result<
             operation.attribute
         ))),
         several => Err(HookError::schema(format!(
-            "{}holds {} values in {}; a counter holds exactly one",
+            "{}has {} values in {}, but a counter must have exactly one",
             describe(),
             several.len(),
             operation.attribute

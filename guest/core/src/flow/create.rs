@@ -33,8 +33,8 @@ impl NewEntry {
         entry_attributes(&self.classes, &self.attributes)
     }
 
-    /// The values after the add, with the entry to be written standing in for the
-    /// entry read back.
+    /// Returns the values after the add, with the entry to be written standing in for
+    /// the entry read back.
     pub(super) fn values_with_entry(&self) -> Values {
         let mut values = self.values.clone();
         values.directory = Some(self.entry_attributes());
@@ -222,7 +222,7 @@ impl Hook<'_, '_> {
         Ok(())
     }
 
-    /// Makes sure that no entry holds the DN yet, before a counter moves for it.
+    /// Makes sure that no entry has the DN yet, before a counter moves for it.
     fn check_dn_is_free(&mut self, dn: &str) -> Result<(), HookError> {
         let server = self.config.server.clone();
         match self.search(
@@ -376,8 +376,9 @@ fn taken_dn(dn: &str, config: &Config) -> HookError {
     )
 }
 
-/// The server's syntax check of a DN covers the values, such as the two-letter code
-/// of `c`, so this is a problem of the submitted name.
+/// Reports a DN that the server rejects. The server's syntax check of a DN covers the
+/// values, such as the two-letter code of `c`, so this is a problem of the submitted
+/// name.
 fn invalid_dn(dn: &str, error: LdapError) -> HookError {
     let mut failure = HookError::input(format!(
         "the server rejects the DN {dn} as invalid ({error}); check the values of the \

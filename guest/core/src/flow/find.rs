@@ -12,7 +12,7 @@ use crate::sources::{Source, Values};
 use crate::types::{AttributeValue, Entry, Level, ParsedName, Scope};
 use std::sync::Arc;
 
-/// What the preparation found.
+/// The result of the preparation: an existing entry or a checked new one.
 pub(super) enum Prepared {
     Found(Found),
     New(NewEntry),
@@ -210,7 +210,7 @@ impl Hook<'_, '_> {
         Ok(parsed)
     }
 
-    /// The attribute values that identify an existing entry.
+    /// Collects the attribute values that identify an existing entry.
     fn identifying_values(
         &mut self,
         parsed: &ParsedName,
@@ -259,8 +259,8 @@ impl Hook<'_, '_> {
         Ok(unique)
     }
 
-    /// The values of `name` from `object_attributes`, when its templates need nothing
-    /// from the directory.
+    /// Renders the values of `name` from `object_attributes`, when its templates need
+    /// nothing from the directory.
     fn template_values_before_queries(
         &self,
         name: &str,

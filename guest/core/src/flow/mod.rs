@@ -97,7 +97,7 @@ pub struct CounterState {
     pub next: String,
 }
 
-/// What a run would do.
+/// The searches, entry and counter moves of a run, found without writing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub dn: String,
