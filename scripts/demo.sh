@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Demo: starts a throwaway slapd on 127.0.0.1, lets ldap-hooks create two users'
-# entries with uidNumbers from the counter entry, runs the first user again (the
-# entry is found, no number is used), and prints the entries as ldapsearch sees them.
+# Demo: a throwaway slapd and a real JupyterHub on 127.0.0.1. One user's server is
+# started through the REST API; ldap-hooks creates the user's entry with a uidNumber
+# from the counter entry, and the demo prints the entry and the server's environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-cargo build --locked -p ldap-hooks -p slapd-harness
-exec target/debug/throwaway-slapd -- bash scripts/demo-session.sh
+cargo build --locked -p slapd-harness --bins
+bash scripts/build-wheel.sh --install
+exec target/debug/throwaway-slapd -- .venv/bin/python tests/jupyterhub/demo.py

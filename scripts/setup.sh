@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs what building and testing ldap-hooks needs on a Debian machine with rustup:
-# the wasm32-wasip2 target, and OpenLDAP's slapd and client tools. Runs again quickly
-# when everything is already there.
+# Installs what building and testing ldap-hooks needs on a Debian machine with rustup,
+# Python 3 and npm: the wasm32-wasip2 target, OpenLDAP's slapd and client tools, a
+# Python virtual environment in .venv with the test dependencies, and
+# configurable-http-proxy for the JupyterHub tests. Runs again quickly when
+# everything is already there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -24,4 +27,15 @@ fi
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     echo "setup: adding the wasm32-wasip2 target"
     rustup target add wasm32-wasip2
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating the Python environment .venv"
+    "${PYTHON:-python3}" -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+
+if [ ! -x tests/jupyterhub/node_modules/.bin/configurable-http-proxy ]; then
+    echo "setup: installing configurable-http-proxy"
+    npm install --prefix tests/jupyterhub --no-audit --no-fund --silent
 fi

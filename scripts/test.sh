@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Sets up the machine and runs every test: unit tests of the pure logic, and the
-# end-to-end tests of the ldap-hooks binary against throwaway slapd servers.
+# Sets up the machine and runs every test: unit tests of the pure logic, the
+# end-to-end tests of the ldap-hooks binary, and the Python package's tests, all
+# against throwaway slapd servers on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 cargo test --workspace --locked
+cargo build --locked -p slapd-harness --bins
+bash scripts/build-wheel.sh --install
+# The tests import the installed wheel, not python-host/src.
+(cd tests/python && ../../.venv/bin/python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning)

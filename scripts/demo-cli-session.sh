@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo's steps; scripts/demo.sh runs them with LDAP_URL and the admin
+# The steps of the binary demo; scripts/demo-cli.sh runs them with LDAP_URL and the admin
 # credentials of a throwaway slapd in the environment.
 set -euo pipefail
 

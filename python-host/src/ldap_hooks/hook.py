@@ -1,0 +1,225 @@
+"""The JupyterHub hooks: ``setup_ldap_entry_hook`` and ``hello_hook``.
+
+The hook runs the component in a worker thread, never on the hub's event loop, so a
+slow or stalled directory delays only the spawn that waits for it. A failure raises
+``LdapHookError``, which stops the spawn and shows the user the message; the hook
+never returns False to signal a failure.
+"""
+
+import asyncio
+import hashlib
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional, Tuple
+
+from traitlets.config import Configurable
+
+from . import settings as settings_module
+from .directory import Directory
+from .errors import LdapHookError
+from .options import LDAP
+from .records import field, record
+from .runtime import Components, Worker
+
+_LOG = logging.getLogger("ldap_hooks")
+
+
+class Pool:
+    """Worker threads with their components and connections, for one configuration."""
+
+    def __init__(self, connection: settings_module.Connection, threads: int, components: Components):
+        self.connection = connection
+        self.components = components
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ldap-hooks")
+        self._local = threading.local()
+
+    def _worker(self) -> Worker:
+        worker = getattr(self._local, "worker", None)
+        if worker is None:
+            worker = Worker(self.components, Directory(self.connection))
+            self._local.worker = worker
+        return worker
+
+    def call_in_thread(self, name: str, arguments: Tuple[Any, ...], log: logging.Logger) -> Any:
+        return self._worker().call(name, *arguments, log=log)
+
+    async def call(self, name: str, arguments: Tuple[Any, ...], log: logging.Logger) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.call_in_thread, name, arguments, log)
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=False)
+
+
+_pools_lock = threading.Lock()
+_pools: Dict[str, Pool] = {}
+
+
+def _pool_key(connection: settings_module.Connection, threads: int) -> str:
+    # The password is part of the key only as a hash, so it never sits in a dict key.
+    digest = hashlib.sha256(connection.password.encode()).hexdigest()
+    return json.dumps([connection.url, connection.user, digest, connection.start_tls, connection.ca_file,
+                       connection.insecure_skip_verify, connection.connect_timeout, connection.operation_timeout,
+                       threads])
+
+
+def get_pool(settings: settings_module.Settings) -> Pool:
+    """Return the pool for these connection settings, creating it on first use.
+
+    A configuration change creates a new pool; the old one finishes its calls.
+    """
+    key = _pool_key(settings.connection, settings.worker_threads)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            components = Components.load()
+            pool = Pool(settings.connection, settings.worker_threads, components)
+            for old in _pools.values():
+                old.shutdown()
+            _pools.clear()
+            _pools[key] = pool
+        return pool
+
+
+def _json_value(value: Any) -> Optional[str]:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _resolve(spawner: Any, path: str) -> Any:
+    current = spawner
+    walked: List[str] = []
+    for step in path.split("."):
+        walked.append(step)
+        if isinstance(current, dict):
+            if step not in current:
+                return _missing(path, walked)
+            current = current[step]
+        elif hasattr(current, step):
+            current = getattr(current, step)
+        else:
+            return _missing(path, walked)
+    return current
+
+
+def _missing(path: str, walked: List[str]) -> Any:
+    raise LdapHookError(
+        f"the spawner has no attribute {'.'.join(walked)}, which LDAP.submit_spawner_attribute "
+        f"({path}) names; check the option, or how the submitted name reaches the spawner",
+        "invalid-input",
+    )
+
+
+def build_context(spawner: Any, settings: settings_module.Settings) -> Any:
+    """Collect what the component needs from the spawner: the submitted value, the
+    attributes that placeholders use, and the user name."""
+    submitted = _resolve(spawner, settings.submit_path)
+    submitted_json = _json_value(submitted)
+    if submitted_json is None:
+        raise LdapHookError(
+            f"the submitted value at {settings.submit_path} is a {type(submitted).__name__}, which "
+            "cannot be read; submit a string or a dict of strings",
+            "invalid-input",
+        )
+
+    user = getattr(spawner, "user", None)
+    user_name = getattr(user, "name", "") or ""
+
+    def collect(owner: Any, names: Tuple[str, ...]) -> List[Tuple[str, str]]:
+        pairs = []
+        for name in names:
+            if owner is None or not hasattr(owner, name):
+                continue
+            encoded = _json_value(getattr(owner, name))
+            if encoded is not None:
+                pairs.append((name, encoded))
+        return pairs
+
+    return record(
+        user_name=user_name,
+        submitted=submitted_json,
+        spawner_attributes=collect(spawner, settings.spawner_attributes),
+        user_attributes=collect(user, settings.user_attributes),
+    )
+
+
+def apply_updates(spawner: Any, updates: Dict[str, Any]) -> None:
+    """Set the spawner attributes: a dict merges into an existing dict attribute, any
+    other value replaces the attribute."""
+    for name, value in updates.items():
+        current = getattr(spawner, name, None)
+        if isinstance(value, dict) and isinstance(current, dict):
+            # A new dict, because the current one may be shared with the configuration
+            # and with other spawners.
+            setattr(spawner, name, {**current, **value})
+        else:
+            setattr(spawner, name, value)
+
+
+def outcome_to_dict(outcome: Any) -> Dict[str, Any]:
+    """Turn the WIT outcome into plain Python data."""
+    return {
+        "dn": field(outcome, "dn"),
+        "status": field(outcome, "status"),
+        "attributes": {field(item, "name"): list(field(item, "values")) for item in field(outcome, "attributes")},
+        "spawner_updates": json.loads(field(outcome, "spawner_updates") or "{}"),
+        "allocations": [
+            {
+                "attribute": field(item, "attribute"),
+                "counter_dn": field(item, "counter_dn"),
+                "value": field(item, "value"),
+            }
+            for item in field(outcome, "allocations")
+        ],
+    }
+
+
+def _raise_hook_error(error: Any) -> None:
+    raise LdapHookError(field(error, "message"), field(error, "kind"))
+
+
+def _logger(spawner: Any) -> logging.Logger:
+    log = getattr(spawner, "log", None)
+    return log if isinstance(log, (logging.Logger, logging.LoggerAdapter)) else _LOG
+
+
+def _options(spawner: Any) -> LDAP:
+    parent = spawner if isinstance(spawner, Configurable) else None
+    return LDAP(parent=parent)
+
+
+async def ensure_entry(spawner: Any) -> Dict[str, Any]:
+    """Make sure the spawner's user has an entry and return the outcome as a dict
+    with dn, status, attributes, spawner_updates and allocations. The spawner is not
+    changed."""
+    log = _logger(spawner)
+    options = _options(spawner)
+    settings = settings_module.read(options)
+    if getattr(options, "ssl_cert_path", None):
+        log.warning(
+            "ldap-hooks: LDAP.ssl_cert_path is accepted for compatibility and not used; set LDAP.tls_ca_file"
+        )
+    context = build_context(spawner, settings)
+    pool = get_pool(settings)
+    result = await pool.call("run", (settings.hook_config, context), log)
+    if result.tag != "ok":
+        _raise_hook_error(result.payload)
+    return outcome_to_dict(result.payload)
+
+
+async def setup_ldap_entry_hook(spawner: Any) -> bool:
+    """JupyterHub pre_spawn_hook: make sure the user's LDAP entry exists and set the
+    spawner attributes from it. Raises LdapHookError on any failure."""
+    outcome = await ensure_entry(spawner)
+    apply_updates(spawner, outcome["spawner_updates"])
+    return True
+
+
+async def hello_hook(spawner: Any) -> bool:
+    """JupyterHub pre_spawn_hook that only logs a greeting, for testing a hub's set-up."""
+    _logger(spawner).info("Hello from hook")
+    return True
