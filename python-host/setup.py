@@ -1,7 +1,7 @@
 """Build hook: put the compiled WebAssembly components into the package.
 
 The components come from the Rust workspace one folder up. When building from a
-checkout, cargo builds them for wasm32-wasip2 first; an sdist carries copies in
+checkout, cargo builds them for wasm32-wasip2 first. An sdist carries copies in
 src/ldap_hooks/components, so building a wheel from it needs no Rust toolchain.
 """
 

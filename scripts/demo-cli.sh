@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Demo of the standalone binary: a throwaway slapd, `ldap-hooks run` for two
 # certificate subjects and once more for the first, and the entries as ldapsearch
-# sees them.
+# returns them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing ldap-hooks needs on a Debian machine with rustup,
-# Python 3 and npm: the wasm32-wasip2 target, OpenLDAP's slapd and client tools, a
-# Python virtual environment in .venv with the test dependencies, and
-# configurable-http-proxy for the JupyterHub tests. Runs again quickly when
-# everything is already there.
+# Python 3 and npm. That is the wasm32-wasip2 target, OpenLDAP's slapd and client
+# tools, a Python virtual environment in .venv with the test dependencies, and
+# configurable-http-proxy for the JupyterHub tests. A second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -32,7 +32,8 @@ LDAP.object_attributes = {
 }
 LDAP.dynamic_attributes = {"name": SPAWNER_USER_ATTRIBUTE, "uidNumber": LDAP_SEARCH_ATTRIBUTE_QUERY}
 
-# The counter entry holds the last uidNumber given out; each new entry moves it by one.
+# The counter entry contains the last uidNumber given out, and each new entry moves
+# it by one.
 LDAP.search_attribute_queries = [
     {
         "search_base": LDAP.base_dn,

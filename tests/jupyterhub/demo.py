@@ -1,7 +1,7 @@
 """The demo: a real JupyterHub on 127.0.0.1 whose pre_spawn_hook is ldap-hooks,
-configured with examples/jupyterhub/x509_allocation.py. One user's server is
-started through the REST API with a certificate subject in the request body; the
-demo prints the entry that the hook created and the environment the server got.
+configured with examples/jupyterhub/x509_allocation.py. The demo starts one user's
+server through the REST API with a certificate subject in the request body. Then it
+prints the entry that the hook created and the environment the server received.
 
 scripts/demo.sh runs it inside throwaway-slapd, which sets LDAP_URL and the admin
 credentials.

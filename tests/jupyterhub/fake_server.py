@@ -1,7 +1,7 @@
 """A stand-in for a single-user notebook server, started by RecordingSpawner.
 
-It writes the environment it received to a JSON file, then answers every GET on
-127.0.0.1 with 200, which is all JupyterHub needs to see the server as up.
+It writes the environment it received to a JSON file, then replies 200 to every GET
+on 127.0.0.1, which is all JupyterHub needs to see the server as up.
 """
 
 import http.server

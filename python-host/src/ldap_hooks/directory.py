@@ -1,10 +1,10 @@
 """The Python host's LDAP connection: the WIT ``directory`` import on ldap3.
 
 The client is ldap3 because it is pure Python, so installing the hook needs no C
-compiler or OpenLDAP headers (python-ldap and bonsai build against libldap), and
-because it has what a hub needs: TLS through Python's ``ssl`` module with a CA file
-and host name checks, a connect timeout per server and a receive timeout per socket
-read, which bounds a stalled server. JupyterHub's LDAP authenticator uses it too.
+compiler or OpenLDAP headers (python-ldap and bonsai build against libldap). It also
+has what a hub needs: TLS through Python's ``ssl`` module with a CA file and host
+name checks, a connect timeout per server, and a receive timeout per socket read,
+which bounds a stalled server. JupyterHub's LDAP authenticator uses it too.
 Its releases are infrequent (2.9.1 is from 2021), so the hook relies only on its
 stable core: open, StartTLS, simple bind, search, add and modify with controls.
 

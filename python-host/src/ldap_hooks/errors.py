@@ -27,7 +27,8 @@ STATUS_CODES = {
 
 
 class LdapHookError(_SpawnBase):
-    """The hook failed; `message` says why and what to do, `kind` is the WIT error kind."""
+    """A failed hook run: `message` explains why and what to do, `kind` is the WIT
+    error kind."""
 
     def __init__(self, message: str, kind: str = "internal"):
         self.kind = kind

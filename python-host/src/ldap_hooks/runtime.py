@@ -89,7 +89,7 @@ def wasmtime_version() -> str:
 
 
 def cache_folder() -> Optional[Path]:
-    """The compile cache: LDAP_HOOKS_CACHE_DIR, else $XDG_CACHE_HOME/ldap-hooks, else
+    """Return the compile cache: LDAP_HOOKS_CACHE_DIR, else $XDG_CACHE_HOME/ldap-hooks, else
     ~/.cache/ldap-hooks, with a subfolder per wasmtime-py version. An empty
     LDAP_HOOKS_CACHE_DIR turns the cache off."""
     configured = os.environ.get("LDAP_HOOKS_CACHE_DIR")
@@ -108,7 +108,7 @@ def compile_component(engine: wasmtime.Engine, path: Path, folder: Optional[Path
     """Compile the component at `path`, or load its compiled form from `folder`.
 
     A cached file is used only when its SHA-256 sidecar matches, and a file that
-    wasmtime rejects is compiled again; a cache problem is never fatal.
+    wasmtime rejects is compiled again. A cache problem is never fatal.
     """
     try:
         data = path.read_bytes()

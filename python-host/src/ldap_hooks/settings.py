@@ -271,7 +271,7 @@ def read(ldap: LDAP) -> Settings:
     submit_path = getattr(ldap, "submit_spawner_attribute", None)
     if not isinstance(submit_path, str) or not submit_path:
         raise ConfigurationError(
-            "LDAP.submit_spawner_attribute is not set; set it to the spawner attribute that holds "
+            "LDAP.submit_spawner_attribute is not set; set it to the spawner attribute that contains "
             "the submitted name, for example 'user_options'"
         )
 
