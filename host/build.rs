@@ -1,14 +1,16 @@
 //! Builds the guest components for wasm32-wasip2 so that the binary can embed them.
 //!
 //! The guests are built by a nested cargo into their own target directory,
-//! `target/guest`, because the outer cargo holds the lock of the main one. The Python
-//! package takes its copies of the components from the same place.
+//! `target/guest`, because the outer cargo holds the lock of the main one. The same
+//! call builds the components that the tests load from files. The Python package takes
+//! its copies of the components from the same place.
 
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
 
-const GUESTS: [(&str, &str, &str); 2] = [
+/// The embedded components, with the variables that carry their paths.
+const EMBEDDED: [(&str, &str, &str); 2] = [
     (
         "ldap-hooks-hook",
         "ldap_hooks_hook.wasm",
@@ -21,6 +23,9 @@ const GUESTS: [(&str, &str, &str); 2] = [
     ),
 ];
 
+/// Components that the tests load from files: the example rule and a hostile one.
+const TEST_COMPONENTS: [&str; 2] = ["x509-uid-rules", "hostile-rules"];
+
 fn main() {
     let manifest_dir =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -32,7 +37,13 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target").join("guest"));
 
-    for watched in ["guest", "wit", "Cargo.lock"] {
+    for watched in [
+        "guest",
+        "wit",
+        "Cargo.lock",
+        "examples/rules",
+        "tests/components",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=LDAP_HOOKS_GUEST_TARGET_DIR");
@@ -49,7 +60,11 @@ fn main() {
             "--target-dir",
         ])
         .arg(&target_dir);
-    for (package, _, _) in GUESTS {
+    for package in EMBEDDED
+        .iter()
+        .map(|(package, _, _)| *package)
+        .chain(TEST_COMPONENTS)
+    {
         command.args(["-p", package]);
     }
     // Flags and wrappers meant for the host build must not reach the guest build.
@@ -73,8 +88,9 @@ fn main() {
         );
     }
 
-    for (_, file, variable) in GUESTS {
-        let path = target_dir.join("wasm32-wasip2").join("release").join(file);
-        println!("cargo:rustc-env={variable}={}", path.display());
+    let output = target_dir.join("wasm32-wasip2").join("release");
+    for (_, file, variable) in EMBEDDED {
+        println!("cargo:rustc-env={variable}={}", output.join(file).display());
     }
+    println!("cargo:rustc-env=LDAP_HOOKS_GUEST_DIR={}", output.display());
 }

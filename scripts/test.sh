@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+# The Python example rule component is built with componentize-py; both hosts' tests load it.
+bash scripts/build-python-rule.sh
 cargo test --workspace --locked
 cargo build --locked -p slapd-harness --bins
 bash scripts/build-wheel.sh --install

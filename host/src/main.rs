@@ -12,6 +12,7 @@ mod context;
 mod ldap;
 mod report;
 mod result_code;
+mod sandbox;
 mod settings;
 
 use crate::bindings::exports::ldap_hooks::hook::hook as wit;
@@ -30,7 +31,7 @@ use std::process::ExitCode;
     about = "Make sure a user's LDAP entry exists, allocating numbers from counter entries."
 )]
 struct Cli {
-    /// Log level of messages on standard error: error, warn, info, debug or trace.
+    /// Log level of ldap-hooks messages on standard error: error, warn, info, debug or trace.
     /// The LDAP_HOOKS_LOG environment variable takes a tracing filter instead.
     #[arg(long, global = true, default_value = "warn")]
     log_level: String,
@@ -118,10 +119,13 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(level: &str) {
+    // The level applies to ldap-hooks' own messages; libraries such as Cranelift only
+    // report warnings unless LDAP_HOOKS_LOG asks for more.
     let filter = std::env::var("LDAP_HOOKS_LOG")
         .ok()
         .and_then(|filter| tracing_subscriber::EnvFilter::try_new(filter).ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(level));
+        .or_else(|| tracing_subscriber::EnvFilter::try_new(format!("warn,ldap_hooks={level}")).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -134,26 +138,31 @@ fn execute(command: Command) -> Result<serde_json::Value, Failure> {
         Command::Run(args) => {
             let (settings, context) = prepare(&args)?;
             let mut instance = open(&args.components, &settings, Access::ReadWrite)?;
+            let instance_rules = instance.rules_name().to_string();
             let result = instance
                 .run(&settings.hook, &context)
                 .map_err(Failure::hook)?;
             finish(instance);
             result
                 .map(|outcome| report::outcome(&outcome))
-                .map_err(hook_failure)
+                .map_err(|error| hook_failure(error, &instance_rules))
         }
         Command::Plan(args) => {
             let (settings, context) = prepare(&args)?;
             let mut instance = open(&args.components, &settings, Access::ReadOnly)?;
+            let instance_rules = instance.rules_name().to_string();
             let result = instance
                 .plan(&settings.hook, &context)
                 .map_err(Failure::hook)?;
             finish(instance);
-            result.map(|plan| report::plan(&plan)).map_err(hook_failure)
+            result
+                .map(|plan| report::plan(&plan))
+                .map_err(|error| hook_failure(error, &instance_rules))
         }
         Command::Check(args) => {
             let settings = load_settings(&args)?;
             let mut instance = open(&args, &settings, Access::ReadOnly)?;
+            let instance_rules = instance.rules_name().to_string();
             let result = instance.check(&settings.hook).map_err(Failure::hook)?;
             finish(instance);
             let bind = if settings.connection.user.is_empty() {
@@ -163,7 +172,7 @@ fn execute(command: Command) -> Result<serde_json::Value, Failure> {
             };
             result
                 .map(|report| report::check(&report, &settings.connection.url, &bind))
-                .map_err(hook_failure)
+                .map_err(|error| hook_failure(error, &instance_rules))
         }
     }
 }
@@ -242,8 +251,8 @@ fn open(
         None => Source::Embedded("DN rules", DEFAULT_RULES),
     };
     let cache_folder = cache::default_folder();
-    let components =
-        Components::load(&hook, &rules, cache_folder.as_deref()).map_err(Failure::usage)?;
+    let components = Components::load(&hook, &rules, settings.limits, cache_folder.as_deref())
+        .map_err(Failure::usage)?;
 
     let directory = Directory::connect(&settings.connection, access).map_err(|error| {
         Failure::hook(anyhow!(
@@ -254,16 +263,21 @@ fn open(
             error.message
         ))
     })?;
-    components.instantiate(directory).map_err(Failure::usage)
+    components.instantiate(directory).map_err(Failure::hook)
 }
 
-fn hook_failure(error: wit::HookError) -> Failure {
+fn hook_failure(error: wit::HookError, rules: &str) -> Failure {
     let code = match error.kind {
         wit::ErrorKind::InvalidConfig => 2,
         _ => 1,
     };
+    // The hook cannot know which rule component the host linked, so the host names it.
+    let message = match error.kind {
+        wit::ErrorKind::RuleRejected => format!("{} ({rules})", error.message),
+        _ => error.message,
+    };
     Failure {
         code,
-        error: anyhow!(error.message),
+        error: anyhow!(message),
     }
 }

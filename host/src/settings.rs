@@ -8,6 +8,7 @@
 use crate::bindings::exports::ldap_hooks::hook::hook as wit;
 use crate::bindings::ldap_hooks::hook::directory::Attribute;
 use crate::bindings::ldap_hooks::hook::dn_rules::RuleOptions;
+use crate::sandbox::{DEFAULT_FUEL, DEFAULT_MEMORY_MB, Limits};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -60,8 +61,12 @@ struct FileConfig {
     search_result_operations: toml::Table,
     #[serde(default)]
     set_spawner_attributes: toml::Table,
-    rules: Option<PathBuf>,
-    hook: Option<PathBuf>,
+    rules_component: Option<PathBuf>,
+    hook_component: Option<PathBuf>,
+    component_fuel: Option<u64>,
+    component_memory_mb: Option<u64>,
+    #[serde(default)]
+    component_stderr_to_log: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +118,7 @@ pub struct Settings {
     pub submit_path: String,
     pub rules_component: Option<PathBuf>,
     pub hook_component: Option<PathBuf>,
+    pub limits: Limits,
 }
 
 /// Reads the configuration file. Relative component paths are taken from the file's
@@ -120,30 +126,19 @@ pub struct Settings {
 pub fn load(path: &Path) -> Result<Settings> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-    let file: FileConfig = toml::from_str(&text)
-        .map_err(|error| {
-            anyhow!(
-                "{} is not a valid configuration: {}",
-                path.display(),
-                error.message()
-            )
-        })
-        .with_context(|| toml_location(&text, path))?;
+    let file: FileConfig = toml::from_str(&text).map_err(|error| {
+        let line = error
+            .span()
+            .map(|span| format!(" at line {}", text[..span.start].matches('\n').count() + 1))
+            .unwrap_or_default();
+        anyhow!(
+            "{} is not a valid configuration{line}: {}",
+            path.display(),
+            error.message()
+        )
+    })?;
     let folder = path.parent().unwrap_or(Path::new("."));
     from_file(file, folder, &|name| std::env::var(name).ok())
-}
-
-fn toml_location(text: &str, path: &Path) -> String {
-    match toml::from_str::<FileConfig>(text) {
-        Err(error) => match error.span() {
-            Some(span) => {
-                let line = text[..span.start].matches('\n').count() + 1;
-                format!("in {} at line {line}", path.display())
-            }
-            None => format!("in {}", path.display()),
-        },
-        Ok(_) => format!("in {}", path.display()),
-    }
 }
 
 fn from_file(
@@ -190,6 +185,12 @@ fn from_file(
         )?,
     };
 
+    let limits = component_limits(
+        file.component_fuel,
+        file.component_memory_mb,
+        file.component_stderr_to_log,
+    )?;
+
     let hook = wit::Config {
         server: url,
         base_dn: file.base_dn,
@@ -220,8 +221,9 @@ fn from_file(
         connection,
         hook,
         submit_path: file.submit_spawner_attribute,
-        rules_component: file.rules.map(|path| folder.join(path)),
-        hook_component: file.hook.map(|path| folder.join(path)),
+        rules_component: file.rules_component.map(|path| folder.join(path)),
+        hook_component: file.hook_component.map(|path| folder.join(path)),
+        limits,
     })
 }
 
@@ -305,6 +307,25 @@ fn timeout(option: &str, seconds: Option<f64>, default: f64) -> Result<Duration>
         bail!("{option} is {seconds}; give a number of seconds above 0 and at most 3600");
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Checks the sandbox options; both must be finite and above zero.
+fn component_limits(fuel: Option<u64>, memory_mb: Option<u64>, log_stderr: bool) -> Result<Limits> {
+    let fuel = fuel.unwrap_or(DEFAULT_FUEL);
+    if fuel == 0 {
+        bail!("component_fuel is 0; give the fuel per component call, for example {DEFAULT_FUEL}");
+    }
+    let memory_mb = memory_mb.unwrap_or(DEFAULT_MEMORY_MB);
+    if !(1..=4096).contains(&memory_mb) {
+        bail!(
+            "component_memory_mb is {memory_mb}; give the memory per component in MiB, from 1 to 4096"
+        );
+    }
+    Ok(Limits {
+        fuel,
+        memory_bytes: (memory_mb * 1024 * 1024) as usize,
+        log_stderr,
+    })
 }
 
 fn default_strip_chars() -> Vec<String> {

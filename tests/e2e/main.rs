@@ -5,6 +5,7 @@
 //! `ldapsearch`.
 
 mod cli;
+mod components;
 mod defects;
 mod scenarios;
 mod support;

@@ -57,12 +57,14 @@ _pools_lock = threading.Lock()
 _pools: Dict[str, Pool] = {}
 
 
-def _pool_key(connection: settings_module.Connection, threads: int) -> str:
+def _pool_key(settings: settings_module.Settings) -> str:
+    connection = settings.connection
     # The password is part of the key only as a hash, so it never sits in a dict key.
     digest = hashlib.sha256(connection.password.encode()).hexdigest()
     return json.dumps([connection.url, connection.user, digest, connection.start_tls, connection.ca_file,
                        connection.insecure_skip_verify, connection.connect_timeout, connection.operation_timeout,
-                       threads])
+                       settings.worker_threads, settings.rules_component, settings.hook_component,
+                       settings.limits.fuel, settings.limits.memory_bytes, settings.limits.log_stderr])
 
 
 def get_pool(settings: settings_module.Settings) -> Pool:
@@ -70,11 +72,11 @@ def get_pool(settings: settings_module.Settings) -> Pool:
 
     A configuration change creates a new pool; the old one finishes its calls.
     """
-    key = _pool_key(settings.connection, settings.worker_threads)
+    key = _pool_key(settings)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
-            components = Components.load()
+            components = Components.load(settings.hook_component, settings.rules_component, settings.limits)
             pool = Pool(settings.connection, settings.worker_threads, components)
             for old in _pools.values():
                 old.shutdown()
@@ -178,8 +180,12 @@ def outcome_to_dict(outcome: Any) -> Dict[str, Any]:
     }
 
 
-def _raise_hook_error(error: Any) -> None:
-    raise LdapHookError(field(error, "message"), field(error, "kind"))
+def _raise_hook_error(error: Any, rules_name: str) -> None:
+    message, kind = field(error, "message"), field(error, "kind")
+    # The hook cannot know which rule component the host linked, so the host names it.
+    if kind == "rule-rejected":
+        message = f"{message} ({rules_name})"
+    raise LdapHookError(message, kind)
 
 
 def _logger(spawner: Any) -> logging.Logger:
@@ -207,7 +213,7 @@ async def ensure_entry(spawner: Any) -> Dict[str, Any]:
     pool = get_pool(settings)
     result = await pool.call("run", (settings.hook_config, context), log)
     if result.tag != "ok":
-        _raise_hook_error(result.payload)
+        _raise_hook_error(result.payload, pool.components.rules_name)
     return outcome_to_dict(result.payload)
 
 

@@ -148,6 +148,63 @@ class LDAP(LoggingConfigurable):
         ),
     )
 
+    rules_component = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help=_help(
+            """
+            A WebAssembly component of the dn-rule world to use instead of the built-in DN
+            rules. It runs sandboxed, like the built-in components. Default: None.
+            Example: "/srv/jupyterhub/x509-uid.wasm"
+            """
+        ),
+    )
+
+    hook_component = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help=_help(
+            """
+            A WebAssembly component of the entry-hook world to use instead of the built-in
+            hook. Default: None.
+            """
+        ),
+    )
+
+    component_fuel = Integer(
+        1_000_000_000,
+        config=True,
+        help=_help(
+            """
+            Fuel per component call, about one unit per WebAssembly instruction; a call
+            that uses it up fails, which stops endless loops. Default: 1000000000.
+            """
+        ),
+    )
+
+    component_memory_mb = Integer(
+        256,
+        config=True,
+        help=_help(
+            """
+            Linear memory per component instance, in MiB. Default: 256.
+            """
+        ),
+    )
+
+    component_stderr_to_log = Bool(
+        False,
+        config=True,
+        help=_help(
+            """
+            Send what a component writes to standard error, such as a Rust panic message,
+            to the hub's log. Default: False.
+            """
+        ),
+    )
+
     submit_spawner_attribute = Unicode(
         None,
         allow_none=True,

@@ -7,6 +7,12 @@ whose ``parse`` export the worker forwards to the hook's ``dn-rules`` import. Af
 a trap an instance can no longer be entered, so the worker drops it and builds a
 fresh one on the next call.
 
+Every call runs in a sandbox: a fresh fuel budget (about one unit per WebAssembly
+instruction, so an endless loop traps), a limit on linear memory, and WASI without
+files, environment, network or standard streams. A guest's standard error is kept
+to explain a trap and goes to the log only when ``LDAP.component_stderr_to_log`` is
+set.
+
 Host functions never raise: a Python exception inside one would trap the guest, so
 every failure is returned as a WIT ``ldap-error`` instead.
 """
@@ -24,6 +30,7 @@ from wasmtime import component as wc
 
 from .directory import OTHER, Directory, LdapFailure
 from .errors import LdapHookError
+from .limits import Limits
 from .records import field, record
 
 PACKAGE = "ldap-hooks:hook@0.1.0"
@@ -31,6 +38,15 @@ HOOK_INTERFACE = "ldap-hooks:hook/hook@0.1.0"
 RULES_INTERFACE = "ldap-hooks:hook/dn-rules@0.1.0"
 DIRECTORY_INTERFACE = "ldap-hooks:hook/directory@0.1.0"
 LOGGING_INTERFACE = "ldap-hooks:hook/logging@0.1.0"
+
+HOOK_IMPORTS = (
+    "ldap-hooks:hook/directory@0.1.0",
+    "ldap-hooks:hook/logging@0.1.0",
+    RULES_INTERFACE,
+)
+
+#: Bytes of a guest's standard error kept per call.
+STDERR_CAPACITY = 64 * 1024
 
 BUILTIN_HOOK = "ldap_hooks_hook.wasm"
 BUILTIN_RULES = "ldap_hooks_default_rules.wasm"
@@ -162,34 +178,116 @@ def _write_atomically(path: Path, compiled: bytes) -> None:
     os.replace(temporary, path)
 
 
+def check_world(engine: wasmtime.Engine, component: wc.Component, name: str, world: str,
+                interface: str, allowed: Tuple[str, ...]) -> None:
+    """Check that `component` exports `interface` and imports nothing beyond WASI and
+    `allowed`, naming what is missing."""
+    component_type = component.type
+    exports = sorted(component_type.exports(engine))
+    if interface not in exports:
+        raise LdapHookError(
+            f"{name} does not implement the {world} world of {PACKAGE}: it does not export {interface} "
+            f"(its exports: {', '.join(exports) or 'none'}); build it against the WIT in wit/ for the "
+            f"world {world}",
+            "invalid-config",
+        )
+    unexpected = sorted(
+        item for item in component_type.imports(engine) if not item.startswith("wasi:") and item not in allowed
+    )
+    if unexpected:
+        raise LdapHookError(
+            f"{name} does not implement the {world} world of {PACKAGE}: it imports {', '.join(unexpected)}, "
+            "which the host does not provide",
+            "invalid-config",
+        )
+
+
 class Components:
-    """The engine with the compiled hook and rule components of this process."""
+    """The engine with the compiled and checked hook and rule components."""
 
     _lock = threading.Lock()
-    _loaded: Dict[Tuple[str, str], "Components"] = {}
+    _loaded: Dict[Tuple[str, str, Limits], "Components"] = {}
 
-    def __init__(self, hook_path: Path, rules_path: Path):
-        self.engine = wasmtime.Engine()
+    def __init__(self, hook_path: Path, rules_path: Path, limits: Limits, builtin_rules: bool):
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        self.engine = wasmtime.Engine(config)
+        self.limits = limits
         folder = cache_folder()
         self.hook_name = f"the hook component {hook_path}"
-        self.rules_name = f"the DN-rule component {rules_path}"
+        self.rules_name = "the built-in DN rules" if builtin_rules else f"the DN-rule component {rules_path}"
         self.hook = compile_component(self.engine, hook_path, folder)
         self.rules = compile_component(self.engine, rules_path, folder)
+        check_world(self.engine, self.hook, self.hook_name, "entry-hook", HOOK_INTERFACE, HOOK_IMPORTS)
+        check_world(self.engine, self.rules, self.rules_name, "dn-rule", RULES_INTERFACE, ())
 
     @classmethod
-    def load(cls, hook_path: Optional[str] = None, rules_path: Optional[str] = None) -> "Components":
+    def load(cls, hook_path: Optional[str] = None, rules_path: Optional[str] = None,
+             limits: Limits = Limits()) -> "Components":
         hook = Path(hook_path) if hook_path else builtin_component(BUILTIN_HOOK)
         rules = Path(rules_path) if rules_path else builtin_component(BUILTIN_RULES)
-        key = (str(hook), str(rules))
+        key = (str(hook), str(rules), limits)
         with cls._lock:
             if key not in cls._loaded:
-                cls._loaded[key] = cls(hook, rules)
+                cls._loaded[key] = cls(hook, rules, limits, builtin_rules=not rules_path)
             return cls._loaded[key]
 
 
-def _wasi() -> wasmtime.WasiConfig:
-    # No arguments, environment, files or standard streams.
-    return wasmtime.WasiConfig()
+class Sandbox:
+    """A store with fuel, a memory limit and WASI without capabilities; standard
+    error is kept for explaining traps and, on request, for the log."""
+
+    def __init__(self, engine: wasmtime.Engine, limits: Limits, name: str):
+        self.limits = limits
+        self.name = name
+        self._stderr = bytearray()
+        self._logged = 0
+        wasi = wasmtime.WasiConfig()
+        wasi.stderr_custom = self._write_stderr
+        self.store = wasmtime.Store(engine)
+        self.store.set_wasi(wasi)
+        self.store.set_limits(memory_size=limits.memory_bytes)
+        self.refuel()
+
+    def _write_stderr(self, data: bytes) -> int:
+        room = STDERR_CAPACITY - len(self._stderr)
+        self._stderr.extend(bytes(data)[: max(room, 0)])
+        return len(data)
+
+    def refuel(self) -> None:
+        self.store.set_fuel(self.limits.fuel)
+
+    def fuel_used(self) -> int:
+        try:
+            return self.limits.fuel - self.store.get_fuel()
+        except wasmtime.WasmtimeError:
+            return 0
+
+    def log_stderr(self, log: logging.Logger) -> None:
+        new = bytes(self._stderr[self._logged:]).decode("utf-8", "replace")
+        self._logged = len(self._stderr)
+        if not self.limits.log_stderr:
+            return
+        for line in new.splitlines():
+            if line.strip():
+                log.warning("ldap-hooks: %s wrote to standard error: %s", self.name, line)
+
+    def explain(self, error: BaseException) -> str:
+        """Explain in one sentence why a call trapped."""
+        text = _first_line(error)
+        stderr = bytes(self._stderr).decode("utf-8", "replace")
+        if "fuel" in str(error):
+            return (
+                f"{self.name} used up its fuel of {self.limits.fuel} units in one call, which suggests an "
+                "endless loop; raise LDAP.component_fuel if it needs more"
+            )
+        if "memory allocation of" in stderr or "MemoryError" in stderr:
+            return (
+                f"{self.name} could not allocate memory within the limit of "
+                f"{self.limits.memory_bytes // (1024 * 1024)} MiB; raise LDAP.component_memory_mb if it "
+                "needs that much"
+            )
+        return f"{self.name} trapped: {text}"
 
 
 class Worker:
@@ -200,56 +298,55 @@ class Worker:
         self.directory = directory
         self._log: logging.Logger = _LOG
         self._linker = self._hook_linker()
-        self._hook: Optional[Tuple[wasmtime.Store, Dict[str, wc.Func]]] = None
-        self._rules: Optional[Tuple[wasmtime.Store, wc.Func]] = None
+        self._hook: Optional[Tuple[Sandbox, Dict[str, wc.Func]]] = None
+        self._rules: Optional[Tuple[Sandbox, wc.Func]] = None
+
+    @property
+    def rules_name(self) -> str:
+        return self.components.rules_name
 
     def call(self, name: str, *arguments: Any, log: Optional[logging.Logger] = None) -> Any:
-        """Call the hook export `name` (run, plan or check) and return its result:
-        a Variant with tag "ok" or "err"."""
-        if self._hook is None:
-            self._hook = self._instantiate_hook()
-        store, functions = self._hook
+        """Call the hook export `name` (run, plan or check) with a fresh fuel budget and
+        return its result: a Variant with tag "ok" or "err"."""
         self._log = log or _LOG
         try:
-            return functions[name](store, *arguments)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
-            self._hook = None
-            self._rules = None
-            raise LdapHookError(
-                f"{self.components.hook_name} failed in {name}: {_first_line(error)}", "internal"
-            ) from None
+            if self._hook is None:
+                self._hook = self._instantiate_hook()
+            sandbox, functions = self._hook
+            sandbox.refuel()
+            try:
+                return functions[name](sandbox.store, *arguments)
+            except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
+                self._hook = None
+                self._rules = None
+                raise LdapHookError(f"{sandbox.explain(error)} while running {name}", "internal") from None
+            finally:
+                sandbox.log_stderr(self._log)
+                self._log.debug("ldap-hooks: %s used %d fuel units in %s", sandbox.name, sandbox.fuel_used(), name)
         finally:
             self._log = _LOG
 
-    def _instantiate_hook(self) -> Tuple[wasmtime.Store, Dict[str, wc.Func]]:
-        store = wasmtime.Store(self.components.engine)
-        store.set_wasi(_wasi())
+    def _instantiate_hook(self) -> Tuple[Sandbox, Dict[str, wc.Func]]:
         name = self.components.hook_name
+        sandbox = Sandbox(self.components.engine, self.components.limits, name)
         try:
-            instance = self._linker.instantiate(store, self.components.hook)
-        except wasmtime.WasmtimeError as error:
-            raise LdapHookError(
-                f"{name} does not implement the entry-hook world of {PACKAGE}: {_first_line(error)}",
-                "invalid-config",
-            ) from None
-        functions = _exports(store, instance, HOOK_INTERFACE, ("run", "plan", "check"), name, "entry-hook")
-        return store, functions
+            instance = self._linker.instantiate(sandbox.store, self.components.hook)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
+            raise LdapHookError(f"{sandbox.explain(error)} while starting up", "internal") from None
+        functions = _exports(sandbox.store, instance, HOOK_INTERFACE, ("run", "plan", "check"), name, "entry-hook")
+        return sandbox, functions
 
-    def _instantiate_rules(self) -> Tuple[wasmtime.Store, wc.Func]:
-        store = wasmtime.Store(self.components.engine)
-        store.set_wasi(_wasi())
+    def _instantiate_rules(self) -> Tuple[Sandbox, wc.Func]:
+        name = self.components.rules_name
+        sandbox = Sandbox(self.components.engine, self.components.limits, name)
         linker = wc.Linker(self.components.engine)
         linker.add_wasip2()
-        name = self.components.rules_name
         try:
-            instance = linker.instantiate(store, self.components.rules)
-        except wasmtime.WasmtimeError as error:
-            raise LdapHookError(
-                f"{name} does not implement the dn-rule world of {PACKAGE}: {_first_line(error)}",
-                "invalid-config",
-            ) from None
-        functions = _exports(store, instance, RULES_INTERFACE, ("parse",), name, "dn-rule")
-        return store, functions["parse"]
+            instance = linker.instantiate(sandbox.store, self.components.rules)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
+            raise LdapHookError(f"{sandbox.explain(error)} while starting up", "internal") from None
+        functions = _exports(sandbox.store, instance, RULES_INTERFACE, ("parse",), name, "dn-rule")
+        return sandbox, functions["parse"]
 
     def _hook_linker(self) -> wc.Linker:
         linker = wc.Linker(self.components.engine)
@@ -313,19 +410,24 @@ class Worker:
             pass
 
     def _parse(self, _store: Any, submitted: str, options: Any) -> Any:
+        sandbox = None
         try:
             if self._rules is None:
                 self._rules = self._instantiate_rules()
-            store, parse = self._rules
-            return parse(store, submitted, options)
+            sandbox, parse = self._rules
+            sandbox.refuel()
+            return parse(sandbox.store, submitted, options)
         except LdapHookError as error:
             return str(error)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
             self._rules = None
-            return f"{self.components.rules_name} failed: {_first_line(error)}"
+            return sandbox.explain(error) if sandbox else f"{self.rules_name} failed: {_first_line(error)}"
         except Exception as error:  # noqa: BLE001
             self._rules = None
-            return f"{self.components.rules_name} could not be called: {type(error).__name__}: {error}"
+            return f"{self.rules_name} could not be called: {type(error).__name__}: {error}"
+        finally:
+            if sandbox is not None:
+                sandbox.log_stderr(self._log)
 
 
 def _exports(

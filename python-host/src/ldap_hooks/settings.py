@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .errors import ConfigurationError
 from .options import DEFAULT_STRIP_CHARS, LDAP
 from .records import record
+from .limits import DEFAULT_FUEL, DEFAULT_MEMORY_MB, Limits
 
 #: Option names whose values the hook component validates.
 HOOK_OPTIONS = (
@@ -59,6 +60,9 @@ class Settings:
     spawner_attributes: Tuple[str, ...]
     user_attributes: Tuple[str, ...]
     worker_threads: int
+    limits: Limits
+    rules_component: Optional[str]
+    hook_component: Optional[str]
 
 
 def normalise_url(url: Any) -> Tuple[str, str, int, bool]:
@@ -279,6 +283,18 @@ def read(ldap: LDAP) -> Settings:
     if isinstance(worker_threads, bool) or not isinstance(worker_threads, int) or not 1 <= worker_threads <= 64:
         raise ConfigurationError(f"LDAP.worker_threads is {worker_threads!r}; give a number from 1 to 64")
 
+    fuel = getattr(ldap, "component_fuel", DEFAULT_FUEL)
+    if isinstance(fuel, bool) or not isinstance(fuel, int) or fuel <= 0:
+        raise ConfigurationError(f"LDAP.component_fuel is {fuel!r}; give the fuel per component call, for example 1000000000")
+    memory_mb = getattr(ldap, "component_memory_mb", DEFAULT_MEMORY_MB)
+    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or not 1 <= memory_mb <= 4096:
+        raise ConfigurationError(f"LDAP.component_memory_mb is {memory_mb!r}; give the memory per component in MiB, from 1 to 4096")
+    limits = Limits(
+        fuel=fuel,
+        memory_bytes=memory_mb * 1024 * 1024,
+        log_stderr=bool(getattr(ldap, "component_stderr_to_log", False)),
+    )
+
     return Settings(
         connection=connection,
         hook_config=hook_config,
@@ -286,4 +302,7 @@ def read(ldap: LDAP) -> Settings:
         spawner_attributes=tuple(name for name, source in dynamic if source in ("3", "SPAWNER_ATTRIBUTE")),
         user_attributes=tuple(name for name, source in dynamic if source in ("4", "SPAWNER_USER_ATTRIBUTE")),
         worker_threads=worker_threads,
+        limits=limits,
+        rules_component=_string(ldap, "rules_component") or None,
+        hook_component=_string(ldap, "hook_component") or None,
     )
