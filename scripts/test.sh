@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # The Python example rule component is built with componentize-py; both hosts' tests load it.
 bash scripts/build-python-rule.sh
-cargo test --workspace --locked
+cargo test --workspace --locked -- --skip stress_
+# The stress tests print their figures.
+cargo test --locked -p ldap-hooks --test end_to_end stress_ -- --nocapture
 cargo build --locked -p slapd-harness --bins
 bash scripts/build-wheel.sh --install
 # The tests import the installed wheel, not python-host/src.
-(cd tests/python && ../../.venv/bin/python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning)
+(cd tests/python && ../../.venv/bin/python -m pytest -q -s -p no:cacheprovider -W ignore::DeprecationWarning)

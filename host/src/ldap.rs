@@ -29,12 +29,18 @@ pub enum Access {
     ReadOnly,
 }
 
-/// An open, bound connection.
+/// A connection that is opened and bound on creation and opened again after a
+/// network failure.
+///
+/// Every operation gets the operation timeout. After a failure without a server
+/// result (81 server down, 85 timeout) the connection is dropped, and the next
+/// operation connects again. A search that fails that way on a connection that had
+/// been in use is retried once at once, because reading twice is harmless; adds and
+/// modifies are never repeated, so no write is sent twice.
 pub struct Directory {
     runtime: Runtime,
-    ldap: Ldap,
-    url: String,
-    operation_timeout: Duration,
+    settings: ConnectionSettings,
+    ldap: Option<Ldap>,
     access: Access,
     operations: u64,
 }
@@ -51,11 +57,27 @@ impl Directory {
                     format!("cannot start the I/O runtime: {error}"),
                 )
             })?;
+        let mut directory = Directory {
+            runtime,
+            settings: settings.clone(),
+            ldap: None,
+            access,
+            operations: 0,
+        };
+        directory.handle()?;
+        Ok(directory)
+    }
 
+    /// Returns the open connection, connecting and binding first when there is none.
+    fn handle(&mut self) -> Result<Ldap, LdapError> {
+        if let Some(ldap) = &self.ldap {
+            return Ok(ldap.clone());
+        }
+        let settings = &self.settings;
         let ldap_settings = connection_settings(settings)?;
         let url = settings.url.clone();
         let connect_timeout = settings.connect_timeout;
-        let ldap = runtime.block_on(async {
+        let ldap = self.runtime.block_on(async {
             // The connect timeout covers TCP, TLS and StartTLS; the guard around it also
             // covers name resolution.
             let connecting =
@@ -74,73 +96,92 @@ impl Directory {
             Ok(ldap)
         })?;
 
-        let mut directory = Directory {
-            runtime,
-            ldap,
-            url: settings.url.clone(),
-            operation_timeout: settings.operation_timeout,
-            access,
-            operations: 0,
-        };
-        directory.bind(settings, connect_timeout)?;
-        Ok(directory)
-    }
-
-    fn bind(&mut self, settings: &ConnectionSettings, timeout: Duration) -> Result<(), LdapError> {
-        let Some(password) = &settings.password else {
-            // Anonymous: RFC 4513 section 5.1.1 lets a client skip the bind.
-            return Ok(());
-        };
-        let user = settings.user.clone();
-        let password = password.expose().to_string();
-        let url = self.url.clone();
-        let ldap = &mut self.ldap;
-        let result = self.runtime.block_on(with_timeout(
-            timeout,
-            &format!("binding to {url}"),
-            async move {
-                ldap.with_timeout(timeout)
+        if let Some(password) = &settings.password {
+            let (user, password) = (settings.user.clone(), password.expose().to_string());
+            let mut binder = ldap.clone();
+            let binding = async move {
+                binder
+                    .with_timeout(connect_timeout)
                     .simple_bind(&user, &password)
                     .await
-            },
-        ))?;
-        self.operations += 1;
-        result.success().map(|_| ()).map_err(|error| {
-            let mut error = ldap_error(error);
-            if error.code == 49 {
-                error.message = format!(
-                    "the server rejected the bind DN {} or its password{}",
-                    settings.user,
-                    if error.message.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", error.message)
-                    }
-                );
-            }
-            error
-        })
+            };
+            self.operations += 1;
+            let result = self.runtime.block_on(with_timeout(
+                connect_timeout,
+                &format!("binding to {url}"),
+                binding,
+            ))?;
+            result.success().map_err(|error| {
+                let mut error = ldap_error(error);
+                if error.code == 49 {
+                    error.message = format!(
+                        "the server rejected the bind DN {} or its password{}",
+                        settings.user,
+                        if error.message.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", error.message)
+                        }
+                    );
+                }
+                error
+            })?;
+        }
+        // Anonymous: RFC 4513 section 5.1.1 lets a client skip the bind.
+        self.ldap = Some(ldap.clone());
+        Ok(ldap)
     }
 
     /// Returns the server URL.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.settings.url
     }
 
-    /// Returns the number of LDAP operations sent, the bind included.
+    /// Returns the number of LDAP operations sent, binds included.
     pub fn operations(&self) -> u64 {
         self.operations
     }
 
-    fn run<T>(
+    /// Runs one operation with the operation timeout. `retry` allows one more attempt
+    /// on a new connection when a reused one turns out to be broken.
+    fn run<T, F>(
         &mut self,
         what: &str,
-        operation: impl Future<Output = ldap3::result::Result<T>>,
-    ) -> Result<T, LdapError> {
-        self.operations += 1;
-        let timeout = self.operation_timeout;
-        self.runtime
-            .block_on(with_timeout(timeout, what, operation))
+        retry: bool,
+        operation: impl Fn(Ldap) -> F,
+    ) -> Result<T, LdapError>
+    where
+        F: Future<Output = ldap3::result::Result<T>>,
+    {
+        let timeout = self.settings.operation_timeout;
+        for attempt in 1..=2 {
+            let reused = self.ldap.is_some();
+            let ldap = self.handle()?;
+            self.operations += 1;
+            match self
+                .runtime
+                .block_on(with_timeout(timeout, what, operation(ldap)))
+            {
+                Ok(value) => return Ok(value),
+                Err(error)
+                    if error.code == result_code::SERVER_DOWN
+                        || error.code == result_code::TIMEOUT =>
+                {
+                    self.ldap = None;
+                    let broken = error.code == result_code::SERVER_DOWN;
+                    if retry && reused && broken && attempt == 1 {
+                        tracing::debug!(server = %self.settings.url, %what, "connection broken, connecting again");
+                        continue;
+                    }
+                    return Err(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(client_error(
+            result_code::SERVER_DOWN,
+            format!("{what} failed twice"),
+        ))
     }
 
     pub fn search(
@@ -155,16 +196,16 @@ impl Directory {
             Scope::SingleLevel => ldap3::Scope::OneLevel,
             Scope::WholeSubtree => ldap3::Scope::Subtree,
         };
-        // An ldap3 handle is a cheap clone of a channel to the connection task.
-        let mut ldap = self.ldap.clone();
-        let timeout = self.operation_timeout;
-        let attributes = attributes.to_vec();
-        let searching = async move {
-            ldap.with_timeout(timeout)
-                .search(base, scope, filter, attributes)
-                .await
-        };
-        let result = self.run(&format!("searching {base}"), searching)?;
+        let timeout = self.settings.operation_timeout;
+        let result = self.run(&format!("searching {base}"), true, |mut ldap| {
+            let (base, filter, attributes) =
+                (base.to_string(), filter.to_string(), attributes.to_vec());
+            async move {
+                ldap.with_timeout(timeout)
+                    .search(&base, scope, &filter, attributes)
+                    .await
+            }
+        })?;
         let (entries, _) = result.success().map_err(ldap_error)?;
         Ok(entries
             .into_iter()
@@ -188,17 +229,19 @@ impl Directory {
                 )
             })
             .collect();
-        let mut ldap = self.ldap.clone();
-        let timeout = self.operation_timeout;
-        let post_read_attributes = controls.post_read.clone();
-        let adding = async move {
-            let mut request = ldap.with_timeout(timeout);
-            if let Some(names) = post_read_attributes {
-                request = request.with_controls(PostRead::new(names));
+        let timeout = self.settings.operation_timeout;
+        let read_attributes = controls.post_read.clone();
+        let result = self.run(&format!("adding {dn}"), false, |mut ldap| {
+            let (dn, attributes, post_read) =
+                (dn.to_string(), attributes.clone(), read_attributes.clone());
+            async move {
+                let mut request = ldap.with_timeout(timeout);
+                if let Some(names) = post_read {
+                    request = request.with_controls(critical_post_read(names));
+                }
+                request.add(&dn, attributes).await
             }
-            request.add(dn, attributes).await
-        };
-        let result = self.run(&format!("adding {dn}"), adding)?;
+        })?;
         let result = result.success().map_err(ldap_error)?;
         Ok(post_read(dn, &result.ctrls))
     }
@@ -229,17 +272,22 @@ impl Directory {
                 }
             });
         }
-        let mut ldap = self.ldap.clone();
-        let timeout = self.operation_timeout;
-        let post_read_attributes = controls.post_read.clone();
-        let modifying = async move {
-            let mut request = ldap.with_timeout(timeout);
-            if let Some(names) = post_read_attributes {
-                request = request.with_controls(PostRead::new(names));
+        let timeout = self.settings.operation_timeout;
+        let read_attributes = controls.post_read.clone();
+        let result = self.run(&format!("modifying {dn}"), false, |mut ldap| {
+            let (dn, modifications, post_read) = (
+                dn.to_string(),
+                modifications.clone(),
+                read_attributes.clone(),
+            );
+            async move {
+                let mut request = ldap.with_timeout(timeout);
+                if let Some(names) = post_read {
+                    request = request.with_controls(critical_post_read(names));
+                }
+                request.modify(&dn, modifications).await
             }
-            request.modify(dn, modifications).await
-        };
-        let result = self.run(&format!("modifying {dn}"), modifying)?;
+        })?;
         let result = result.success().map_err(ldap_error)?;
         Ok(post_read(dn, &result.ctrls))
     }
@@ -259,11 +307,21 @@ impl Directory {
 
     /// Sends an unbind and closes the connection, waiting at most a second.
     pub fn close(mut self) {
-        let ldap = &mut self.ldap;
-        let _ = self
-            .runtime
-            .block_on(async { tokio::time::timeout(Duration::from_secs(1), ldap.unbind()).await });
+        if let Some(mut ldap) = self.ldap.take() {
+            let _ = self.runtime.block_on(async move {
+                tokio::time::timeout(Duration::from_secs(1), ldap.unbind()).await
+            });
+        }
     }
+}
+
+/// A Post-Read control marked critical: a server that cannot return the entry must
+/// reject the operation instead of applying it without the control (RFC 4511,
+/// section 4.1.11).
+fn critical_post_read(attributes: Vec<String>) -> ldap3::controls::RawControl {
+    let mut control = PostRead::new(attributes);
+    control.crit = true;
+    control
 }
 
 fn connection_settings(settings: &ConnectionSettings) -> Result<LdapConnSettings, LdapError> {
@@ -367,7 +425,9 @@ pub fn ldap_error(error: ldap3::LdapError) -> LdapError {
         ),
         ldap3::LdapError::OpSend { .. }
         | ldap3::LdapError::ResultRecv { .. }
-        | ldap3::LdapError::IdScrubSend { .. } => client_error(
+        | ldap3::LdapError::IdScrubSend { .. }
+        | ldap3::LdapError::MiscSend { .. }
+        | ldap3::LdapError::EndOfStream => client_error(
             result_code::SERVER_DOWN,
             "the connection to the server is closed".to_string(),
         ),

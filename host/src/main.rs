@@ -5,6 +5,7 @@
 //! prints JSON. Exit codes: 0 on success, 1 when the hook or the directory fails, 2
 //! for usage and configuration errors.
 
+mod batch;
 mod bindings;
 mod cache;
 mod components;
@@ -48,6 +49,23 @@ enum Command {
     Plan(RunArgs),
     /// Check the connection, the bind, the schema and the counters.
     Check(ComponentArgs),
+    /// Run the hook for every context of a JSON-lines file, several at a time, and
+    /// print one JSON line per context.
+    Batch(BatchArgs),
+}
+
+#[derive(Args)]
+struct BatchArgs {
+    #[command(flatten)]
+    components: ComponentArgs,
+
+    /// File with one JSON context per line, or - for standard input.
+    #[arg(long, value_name = "FILE")]
+    contexts: String,
+
+    /// How many contexts run at once, each worker with its own connection.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
 }
 
 #[derive(Args)]
@@ -104,6 +122,8 @@ fn main() -> ExitCode {
     init_logging(&cli.log_level);
 
     match execute(cli.command) {
+        // Batch prints its lines as it goes and returns nothing more.
+        Ok(serde_json::Value::Null) => ExitCode::SUCCESS,
         Ok(output) => {
             println!(
                 "{}",
@@ -135,6 +155,7 @@ fn init_logging(level: &str) {
 
 fn execute(command: Command) -> Result<serde_json::Value, Failure> {
     match command {
+        Command::Batch(args) => batch(args),
         Command::Run(args) => {
             let (settings, context) = prepare(&args)?;
             let mut instance = open(&args.components, &settings, Access::ReadWrite)?;
@@ -177,6 +198,52 @@ fn execute(command: Command) -> Result<serde_json::Value, Failure> {
     }
 }
 
+/// Runs `batch`: prints each line as it finishes and fails when any context failed.
+fn batch(args: BatchArgs) -> Result<serde_json::Value, Failure> {
+    let settings = load_settings(&args.components)?;
+    let text = read_input(&args.contexts).map_err(Failure::usage)?;
+    let mut contexts = Vec::new();
+    for (number, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+    {
+        let spawner = match serde_json::from_str(line) {
+            Ok(serde_json::Value::Object(object)) => object,
+            Ok(_) | Err(_) => {
+                return Err(Failure::usage(anyhow!(
+                    "line {} of {} is not a JSON object; give one context object per line",
+                    number + 1,
+                    args.contexts
+                )));
+            }
+        };
+        let context = context::build(spawner, &settings.submit_path, None, None)
+            .with_context(|| format!("line {} of {}", number + 1, args.contexts))
+            .map_err(Failure::usage)?;
+        contexts.push(context);
+    }
+
+    let components = load_components(&args.components, &settings)?;
+    let total = contexts.len();
+    let failed = batch::run(
+        &components,
+        &settings,
+        &contexts,
+        usize::from(args.concurrency),
+        |line| {
+            println!("{line}");
+        },
+    );
+    if failed > 0 {
+        return Err(Failure::hook(anyhow!(
+            "{failed} of {total} contexts failed; see their lines above"
+        )));
+    }
+    tracing::info!(contexts = total, "all contexts succeeded");
+    Ok(serde_json::Value::Null)
+}
+
 fn load_settings(args: &ComponentArgs) -> Result<settings::Settings, Failure> {
     settings::load(&args.config).map_err(Failure::usage)
 }
@@ -197,17 +264,21 @@ fn prepare(args: &RunArgs) -> Result<(settings::Settings, wit::Context), Failure
     Ok((settings, context))
 }
 
-fn read_context(source: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
-    let text = if source == "-" {
+/// Reads a file, or standard input for `-`.
+fn read_input(source: &str) -> Result<String> {
+    if source == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .context("cannot read the context from standard input")?;
-        text
+            .context("cannot read standard input")?;
+        Ok(text)
     } else {
-        std::fs::read_to_string(source)
-            .with_context(|| format!("cannot read the context file {source}"))?
-    };
+        std::fs::read_to_string(source).with_context(|| format!("cannot read the file {source}"))
+    }
+}
+
+fn read_context(source: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let text = read_input(source)?;
     match serde_json::from_str(&text) {
         Ok(serde_json::Value::Object(object)) => Ok(object),
         Ok(_) => Err(anyhow!("the context in {source} must be a JSON object")),
@@ -228,12 +299,11 @@ fn finish(instance: components::Instance) {
     directory.close();
 }
 
-/// Loads the components, connects and binds, and instantiates the hook.
-fn open(
+/// Loads the components that the arguments and the configuration name.
+fn load_components(
     args: &ComponentArgs,
     settings: &settings::Settings,
-    access: Access,
-) -> Result<components::Instance, Failure> {
+) -> Result<Components, Failure> {
     let hook = match args
         .hook
         .clone()
@@ -251,9 +321,17 @@ fn open(
         None => Source::Embedded("DN rules", DEFAULT_RULES),
     };
     let cache_folder = cache::default_folder();
-    let components = Components::load(&hook, &rules, settings.limits, cache_folder.as_deref())
-        .map_err(Failure::usage)?;
+    Components::load(&hook, &rules, settings.limits, cache_folder.as_deref())
+        .map_err(Failure::usage)
+}
 
+/// Loads the components, connects and binds, and instantiates the hook.
+fn open(
+    args: &ComponentArgs,
+    settings: &settings::Settings,
+    access: Access,
+) -> Result<components::Instance, Failure> {
+    let components = load_components(args, settings)?;
     let directory = Directory::connect(&settings.connection, access).map_err(|error| {
         Failure::hook(anyhow!(
             "connecting to {} failed: {} ({}): {}",

@@ -67,6 +67,8 @@ struct FileConfig {
     component_memory_mb: Option<u64>,
     #[serde(default)]
     component_stderr_to_log: bool,
+    #[serde(default)]
+    allocation_method: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,6 +217,7 @@ fn from_file(
         search_result_operations: operations(file.search_result_operations)?,
         set_spawner_attributes: serde_json::to_string(&file.set_spawner_attributes)
             .context("set_spawner_attributes cannot be written as JSON")?,
+        allocation_method: file.allocation_method,
     };
 
     Ok(Settings {

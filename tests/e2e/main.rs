@@ -7,5 +7,7 @@
 mod cli;
 mod components;
 mod defects;
+mod faults;
 mod scenarios;
+mod stress;
 mod support;

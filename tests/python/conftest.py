@@ -57,6 +57,23 @@ class Slapd:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
+    def _command(self, command: str) -> None:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        reply = self.process.stdout.readline().strip()
+        assert reply == "ok", f"throwaway-slapd {command}: {reply}"
+
+    def stop_server(self) -> None:
+        """Stop slapd, keeping its data and port."""
+        self._command("stop")
+
+    def start_server(self) -> None:
+        """Start slapd again on the same port with the same data."""
+        self._command("start")
+
+    def restart(self) -> None:
+        self._command("restart")
+
     def pause(self) -> None:
         os.kill(self.pid, signal.SIGSTOP)
 
@@ -108,6 +125,37 @@ def parse_ldif(text: str) -> List[Dict[str, List[str]]]:
         if entry:
             entries.append(entry)
     return entries
+
+
+FAULT_PROXY = ROOT / "target" / "debug" / "fault-proxy"
+
+
+class FaultProxy:
+    """The harness's fault-injecting proxy in front of a slapd (see tests/harness)."""
+
+    def __init__(self, slapd: "Slapd"):
+        self.process = subprocess.Popen(
+            [str(FAULT_PROXY), str(slapd.port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.port = json.loads(self.process.stdout.readline())["port"]
+        self.url = f"ldap://127.0.0.1:{self.port}"
+
+    def set(self, fault: str) -> None:
+        """Set `pass`, `drop-after N` or `stall-after N`."""
+        self.process.stdin.write(fault + "\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline().strip() == "ok"
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def fault_proxy(slapd):
+    proxy = FaultProxy(slapd)
+    yield proxy
+    proxy.stop()
 
 
 @pytest.fixture

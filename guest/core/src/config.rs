@@ -40,6 +40,19 @@ pub struct RawConfig {
     pub search_attribute_queries: Vec<RawQuery>,
     pub search_result_operations: Vec<RawOperation>,
     pub set_spawner_attributes: String,
+    /// `allocation_method`: `compare-and-swap`, `increment` or `auto`; empty means `auto`.
+    pub allocation_method: String,
+}
+
+/// How counters are moved (`allocation_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocationSetting {
+    /// Delete the value read and add its successor in one modify, retrying on conflict.
+    CompareAndSwap,
+    /// Modify-Increment with the Post-Read control; the server must advertise both.
+    Increment,
+    /// Increment where the server advertises it, compare-and-swap elsewhere.
+    Auto,
 }
 
 /// An attribute of a new entry with its value templates.
@@ -72,6 +85,7 @@ pub struct Config {
     pub operations: Vec<Operation>,
     /// `set_spawner_attributes` as a JSON object whose strings are checked templates.
     pub spawner_attributes: serde_json::Map<String, Value>,
+    pub allocation_method: AllocationSetting,
 }
 
 impl Config {
@@ -243,6 +257,17 @@ pub fn validate(raw: RawConfig) -> Result<Config, String> {
     let spawner_attributes =
         parse_spawner_attributes(&raw.set_spawner_attributes, &dynamic_attributes)?;
 
+    let allocation_method = match raw.allocation_method.trim() {
+        "" | "auto" => AllocationSetting::Auto,
+        "compare-and-swap" => AllocationSetting::CompareAndSwap,
+        "increment" => AllocationSetting::Increment,
+        other => {
+            return Err(format!(
+                "allocation_method is `{other}`; use compare-and-swap, increment or auto"
+            ));
+        }
+    };
+
     Ok(Config {
         server: raw.server,
         base_dn: raw.base_dn,
@@ -255,6 +280,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, String> {
         queries: raw.search_attribute_queries,
         operations,
         spawner_attributes,
+        allocation_method,
     })
 }
 

@@ -44,6 +44,7 @@ pub fn config(config: wit::Config) -> RawConfig {
             })
             .collect(),
         set_spawner_attributes: config.set_spawner_attributes,
+        allocation_method: config.allocation_method,
     }
 }
 

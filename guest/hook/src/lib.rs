@@ -16,13 +16,13 @@ use exports::ldap_hooks::hook::hook::{
     CheckReport, Config, Context, Guest, HookError, Outcome, RunPlan,
 };
 use ldap_hooks::hook::{directory, dn_rules, logging};
-use ldap_hooks_core::flow::{self, SchemaCache, Services};
+use ldap_hooks_core::flow::{self, ServerCache, Services};
 use ldap_hooks_core::services;
 use ldap_hooks_core::types;
 use std::cell::RefCell;
 
 thread_local! {
-    static SCHEMAS: RefCell<SchemaCache> = RefCell::new(SchemaCache::default());
+    static SERVERS: RefCell<ServerCache> = RefCell::new(ServerCache::default());
 }
 
 struct Hook;
@@ -61,7 +61,7 @@ impl Guest for Hook {
     }
 }
 
-fn with_services<T>(call: impl FnOnce(Services<'_>, &mut SchemaCache) -> T) -> T {
+fn with_services<T>(call: impl FnOnce(Services<'_>, &mut ServerCache) -> T) -> T {
     let mut directory = ImportedDirectory;
     let mut rules = ImportedRules;
     let mut log = ImportedLog;
@@ -70,7 +70,7 @@ fn with_services<T>(call: impl FnOnce(Services<'_>, &mut SchemaCache) -> T) -> T
         rules: &mut rules,
         log: &mut log,
     };
-    SCHEMAS.with(|cache| call(services, &mut cache.borrow_mut()))
+    SERVERS.with(|cache| call(services, &mut cache.borrow_mut()))
 }
 
 /// The host's `directory` import.

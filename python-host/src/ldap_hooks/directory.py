@@ -17,6 +17,7 @@ harmless. Adds and modifies are not retried, so a write is never sent twice.
 import math
 import socket
 import ssl
+from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import ldap3
@@ -93,7 +94,7 @@ def _decode(values: Any) -> List[str]:
     return decoded
 
 
-def _attributes(raw: Dict[str, Any]) -> List[Tuple[str, List[str]]]:
+def _attributes(raw: Mapping) -> List[Tuple[str, List[str]]]:
     attributes = [(str(name), _decode(values)) for name, values in raw.items()]
     return sorted((item for item in attributes if item[1]), key=lambda item: item[0].lower())
 
@@ -258,8 +259,9 @@ def _post_read_entry(dn: str, result: Dict[str, Any]) -> Optional[Entry]:
     if not control:
         return None
     value = control.get("value") or {}
-    raw = value.get("result") if isinstance(value, dict) else None
-    if not isinstance(raw, dict):
+    raw = value.get("result") if isinstance(value, Mapping) else None
+    # ldap3 returns its case-insensitive dict here, which is a Mapping but no dict.
+    if not isinstance(raw, Mapping):
         return None
     return (dn, _attributes(raw))
 

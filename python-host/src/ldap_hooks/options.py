@@ -337,6 +337,19 @@ class LDAP(LoggingConfigurable):
         ),
     )
 
+    allocation_method = Unicode(
+        "auto",
+        config=True,
+        help=_help(
+            """
+            How counters of search_result_operations move: "compare-and-swap" (delete the
+            value read and add the next in one modify, retried on conflict), "increment"
+            (Modify-Increment with the Post-Read control, one round trip) or "auto"
+            (increment where the server advertises both). Default: "auto".
+            """
+        ),
+    )
+
     set_spawner_attributes = Dict(
         default_value={},
         config=True,

@@ -14,22 +14,6 @@ from .options import DEFAULT_STRIP_CHARS, LDAP
 from .records import record
 from .limits import DEFAULT_FUEL, DEFAULT_MEMORY_MB, Limits
 
-#: Option names whose values the hook component validates.
-HOOK_OPTIONS = (
-    "base_dn",
-    "submit_spawner_attribute_keys",
-    "replace_object_with",
-    "name_strip_chars",
-    "object_classes",
-    "object_attributes",
-    "unique_object_attributes",
-    "dynamic_attributes",
-    "search_attribute_queries",
-    "search_result_operations",
-    "set_spawner_attributes",
-)
-
-
 @dataclass(frozen=True)
 class Connection:
     """How to reach and bind to the server."""
@@ -270,6 +254,7 @@ def read(ldap: LDAP) -> Settings:
         search_attribute_queries=_queries(ldap),
         search_result_operations=_operations(ldap),
         set_spawner_attributes=_json(_mapping(ldap, "set_spawner_attributes"), "set_spawner_attributes"),
+        allocation_method=_string(ldap, "allocation_method"),
     )
 
     submit_path = getattr(ldap, "submit_spawner_attribute", None)

@@ -9,6 +9,7 @@
 //! installs them.
 
 pub mod ldif;
+pub mod proxy;
 
 use anyhow::{Context, Result, bail};
 use std::fs;

@@ -1,9 +1,12 @@
 //! Creating a new entry: assembling and checking it without writing, then the
 //! allocations, the add and the read-back.
 
-use super::counter::{Counter, next_value, parse_counter, set_allocated};
+use super::counter::{
+    Counter, Method, Taken, next_value, outcome_unknown, parse_counter, set_allocated,
+};
 use super::find::dedup;
-use super::{Allocation, Hook, Outcome, Status};
+use super::server::ServerInfo;
+use super::{Hook, Outcome, Status};
 use crate::config::{self, Config};
 use crate::context::Context;
 use crate::dn;
@@ -23,9 +26,10 @@ pub(super) struct NewEntry {
     parsed: ParsedName,
     values: Values,
     pub(super) counters: Vec<Counter>,
-    /// The entry's attributes with the counters' next values in place.
+    method: Method,
+    /// The entry's attributes with the counters' predicted values in place.
     attributes: Vec<(String, Vec<String>)>,
-    schema: Arc<Schema>,
+    info: Arc<ServerInfo>,
 }
 
 impl NewEntry {
@@ -61,9 +65,15 @@ impl Hook<'_, '_> {
         parsed: ParsedName,
         classes: Vec<String>,
         mut values: Values,
-        schema: Arc<Schema>,
+        info: Arc<ServerInfo>,
     ) -> Result<NewEntry, HookError> {
         let server = self.config.server.clone();
+        let schema = &info.schema;
+        let method = if self.config.operations.is_empty() {
+            Method::CompareAndSwap
+        } else {
+            self.allocation_method(info.modify_increment, info.post_read)?
+        };
         let dn = dn::build(&parsed.rdn, &parsed.parent, &self.config.base_dn);
 
         // Queries feed the templates; a result with the counter's DN saves a read.
@@ -120,19 +130,26 @@ impl Hook<'_, '_> {
                 .iter()
                 .filter(|entry| dn::loosely_equal(&entry.dn, &operation.counter_dn))
                 .find_map(|entry| entry.values(&operation.attribute).map(<[String]>::to_vec));
+            // Compare-and-swap needs the current value; a plan reports it.
+            let needs_value = method == Method::CompareAndSwap || self.planning;
             let current = match known {
-                Some(found) => parse_counter(&found, &operation)?,
-                None => self.read_counter(&operation)?,
+                Some(found) => Some(parse_counter(&found, &operation)?),
+                None if needs_value => Some(self.read_counter(&operation)?),
+                None => None,
             };
-            next_value(current, &operation)?;
+            if let Some(current) = current {
+                next_value(current, &operation)?;
+            }
             counters.push(Counter { operation, current });
         }
         set_allocated(
             &mut values,
-            counters.iter().map(|c| (&c.operation.attribute, c.next())),
+            counters
+                .iter()
+                .map(|c| (&c.operation.attribute, c.predicted())),
         );
 
-        let attributes = self.build_attributes(&parsed, &values, &schema)?;
+        let attributes = self.build_attributes(&parsed, &values, schema)?;
         schema
             .check_entry(&classes, &attributes, &server)
             .map_err(HookError::schema)?;
@@ -143,11 +160,14 @@ impl Hook<'_, '_> {
             parsed,
             values,
             counters,
+            method,
             attributes,
-            schema,
+            info,
         };
         self.check_spawner_templates(&new, &context)?;
-        if !new.counters.is_empty() {
+        // A run learns that the DN is taken from the add, and gives the number back then;
+        // a plan, which writes nothing, asks the server.
+        if self.planning {
             self.check_dn_is_free(&new.dn)?;
         }
         Ok(new)
@@ -222,7 +242,7 @@ impl Hook<'_, '_> {
         Ok(())
     }
 
-    /// Makes sure that no entry has the DN yet, before a counter moves for it.
+    /// Makes sure that no entry has the DN yet.
     fn check_dn_is_free(&mut self, dn: &str) -> Result<(), HookError> {
         let server = self.config.server.clone();
         match self.search(
@@ -250,38 +270,30 @@ impl Hook<'_, '_> {
     pub(super) fn create(&mut self, mut new: NewEntry) -> Result<Outcome, HookError> {
         let server = self.config.server.clone();
 
-        let mut allocations: Vec<(Allocation, i64, i64)> = Vec::new();
+        let mut taken: Vec<Taken> = Vec::new();
         for counter in &new.counters {
-            match self.allocate(counter) {
-                Ok((previous, value)) => allocations.push((
-                    Allocation {
-                        attribute: counter.operation.attribute.clone(),
-                        counter_dn: counter.operation.counter_dn.clone(),
-                        value: value.to_string(),
-                    },
-                    previous,
-                    value,
-                )),
+            match self.allocate(counter, new.method) {
+                Ok(number) => taken.push(number),
                 Err(error) => {
-                    let note = self.release(&allocations);
+                    let note = self.release(&taken);
                     return Err(error.with_note(&note));
                 }
             }
         }
 
-        // Another process may have moved a counter since it was read.
-        let moved = allocations
+        // The predicted values stood in for the checks; put the allocated ones in place.
+        let moved = taken
             .iter()
             .zip(&new.counters)
-            .any(|((_, _, value), counter)| *value != counter.next());
+            .any(|(number, counter)| number.value != counter.predicted());
         if moved {
             set_allocated(
                 &mut new.values,
-                allocations
+                taken
                     .iter()
-                    .map(|(allocation, _, value)| (&allocation.attribute, *value)),
+                    .map(|number| (&number.allocation.attribute, number.value)),
             );
-            new.attributes = self.build_attributes(&new.parsed, &new.values, &new.schema)?;
+            new.attributes = self.build_attributes(&new.parsed, &new.values, &new.info.schema)?;
         }
 
         let attributes = new.entry_attributes();
@@ -290,22 +302,12 @@ impl Hook<'_, '_> {
                 .directory
                 .add(&new.dn, &attributes, &RequestControls::default())
         {
-            let note = self.release(&allocations);
-            let failure = match error.code {
-                result_code::ENTRY_ALREADY_EXISTS => {
-                    let mut taken = taken_dn(&new.dn, &self.config);
-                    taken.ldap = Some(error);
-                    taken
-                }
-                result_code::INVALID_DN_SYNTAX => invalid_dn(&new.dn, error),
-                _ => HookError::directory(&format!("adding {}", new.dn), &server, error),
-            };
-            return Err(failure.with_note(&note));
+            return Err(self.failed_add(&new.dn, &server, error, &taken));
         }
 
-        let allocated: Vec<String> = allocations
+        let allocated: Vec<String> = taken
             .iter()
-            .map(|(allocation, _, _)| format!("{} {}", allocation.attribute, allocation.value))
+            .map(|number| format!("{} {}", number.allocation.attribute, number.value))
             .collect();
         self.log(
             Level::Info,
@@ -331,11 +333,51 @@ impl Hook<'_, '_> {
             status: Status::Created,
             attributes: entry.attributes,
             spawner_updates,
-            allocations: allocations
-                .into_iter()
-                .map(|(allocation, _, _)| allocation)
-                .collect(),
+            allocations: taken.into_iter().map(|number| number.allocation).collect(),
         })
+    }
+
+    /// Explains a failed add. After a definite rejection the numbers go back to their
+    /// counters; when the add got no answer it may have been written, so they stay.
+    fn failed_add(
+        &mut self,
+        dn: &str,
+        server: &str,
+        error: LdapError,
+        taken: &[Taken],
+    ) -> HookError {
+        if outcome_unknown(&error) {
+            let kept: Vec<String> = taken
+                .iter()
+                .map(|number| format!("{} {}", number.allocation.attribute, number.value))
+                .collect();
+            let note = if kept.is_empty() {
+                "The entry may have been written; the next spawn finds it if so.".to_string()
+            } else {
+                format!(
+                    "The entry may have been written, so {} stays allocated to it; the next \
+                     spawn finds the entry if it exists, and no number is given out twice.",
+                    kept.join(" and ")
+                )
+            };
+            self.log(
+                Level::Warn,
+                &format!("the add of {dn} got no answer ({error}); {note}"),
+            );
+            return HookError::directory(&format!("adding {dn}"), server, error).with_note(&note);
+        }
+
+        let note = self.release(taken);
+        let failure = match error.code {
+            result_code::ENTRY_ALREADY_EXISTS => {
+                let mut exists = taken_dn(dn, &self.config);
+                exists.ldap = Some(error);
+                exists
+            }
+            result_code::INVALID_DN_SYNTAX => invalid_dn(dn, error),
+            _ => HookError::directory(&format!("adding {dn}"), server, error),
+        };
+        failure.with_note(&note)
     }
 
     /// Reads the new entry by its DN.

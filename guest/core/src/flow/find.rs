@@ -9,7 +9,7 @@ use crate::error::{ErrorKind, HookError};
 use crate::filter;
 use crate::schema::Schema;
 use crate::sources::{Source, Values};
-use crate::types::{AttributeValue, Entry, Level, ParsedName, Scope};
+use crate::types::{AttributeValue, Entry, ParsedName, Scope};
 use std::sync::Arc;
 
 /// The result of the preparation: an existing entry or a checked new one.
@@ -25,81 +25,6 @@ pub(super) struct Found {
 }
 
 impl Hook<'_, '_> {
-    /// Reads the schema through the root DSE's `subschemaSubentry`, once per server.
-    pub(super) fn schema(&mut self) -> Result<Arc<Schema>, HookError> {
-        let server = self.config.server.clone();
-        if let Some(schema) = self.cache.get(&server) {
-            return Ok(schema);
-        }
-
-        let root = self
-            .services
-            .directory
-            .search(
-                "",
-                Scope::BaseObject,
-                filter::ANY_OBJECT,
-                &["subschemaSubentry".to_string()],
-            )
-            .map_err(|error| HookError::directory("reading the root DSE", &server, error))?;
-        let subschema_dn = root
-            .first()
-            .and_then(|entry| entry.values("subschemaSubentry"))
-            .and_then(|values| values.first())
-            .cloned()
-            .ok_or_else(|| {
-                HookError::schema(format!(
-                    "the server at {server} does not name its subschema entry \
-                     (subschemaSubentry in the root DSE), so object classes cannot be checked; \
-                     allow reading the root DSE and the subschema entry"
-                ))
-            })?;
-
-        let requested = ["objectClasses".to_string(), "attributeTypes".to_string()];
-        let entries = self
-            .services
-            .directory
-            .search(
-                &subschema_dn,
-                Scope::BaseObject,
-                "(objectClass=subschema)",
-                &requested,
-            )
-            .map_err(|error| {
-                HookError::directory(
-                    &format!("reading the subschema entry {subschema_dn}"),
-                    &server,
-                    error,
-                )
-            })?;
-        let Some(entry) = entries.first() else {
-            return Err(HookError::schema(format!(
-                "the subschema entry {subschema_dn} at {server} could not be read; allow \
-                 reading it"
-            )));
-        };
-        let schema = Arc::new(Schema::parse(
-            &subschema_dn,
-            entry.values("objectClasses").unwrap_or_default(),
-            entry.values("attributeTypes").unwrap_or_default(),
-        ));
-        if schema.classes.is_empty() {
-            return Err(HookError::schema(format!(
-                "the subschema entry {subschema_dn} at {server} lists no object classes that \
-                 could be read"
-            )));
-        }
-        self.log(
-            Level::Debug,
-            &format!(
-                "read {} object classes and {} attribute types from {subschema_dn}",
-                schema.classes.len(),
-                schema.attributes.len()
-            ),
-        );
-        self.cache.insert(&server, Arc::clone(&schema));
-        Ok(schema)
-    }
     /// Everything up to the first write.
     pub(super) fn prepare(&mut self, raw_context: RawContext) -> Result<Prepared, HookError> {
         let context = context::read(raw_context).map_err(HookError::input)?;
@@ -107,12 +32,13 @@ impl Hook<'_, '_> {
             .map_err(HookError::input)?;
         let parsed = self.parse_name(&submitted)?;
 
-        let schema = self.schema()?;
+        let info = self.server_info()?;
+        let schema = &info.schema;
         let server = self.config.server.clone();
         let classes = schema
             .check_classes(&self.config.object_classes, &server)
             .map_err(HookError::schema)?;
-        let parsed = canonical_names(parsed, &schema, &server)?;
+        let parsed = canonical_names(parsed, schema, &server)?;
 
         let values = Values {
             submitted: parsed.template_values.clone(),
@@ -121,7 +47,7 @@ impl Hook<'_, '_> {
             ..Values::default()
         };
 
-        let unique = self.identifying_values(&parsed, &values, &schema)?;
+        let unique = self.identifying_values(&parsed, &values, schema)?;
         let mut filters: Vec<String> = self
             .config
             .object_classes
@@ -174,7 +100,7 @@ impl Hook<'_, '_> {
             return Ok(Prepared::Found(Found { entry, values }));
         }
 
-        self.prepare_new(context, parsed, classes, values, schema)
+        self.prepare_new(context, parsed, classes, values, Arc::clone(&info))
             .map(Prepared::New)
     }
 

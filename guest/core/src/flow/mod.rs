@@ -11,47 +11,26 @@
 mod counter;
 mod create;
 mod find;
+mod server;
 
 use crate::config::{self, Config, RawConfig};
 use crate::context::RawContext;
 use crate::error::HookError;
-use crate::schema::Schema;
 use crate::services::{Directory, Logger, Rules};
 use crate::sources::Values;
 use crate::types::{Attribute, Entry, LdapError, Level, Scope};
 use counter::next_value;
 use find::{Found, Prepared};
 use serde_json::{Map, Value};
-use std::sync::Arc;
 
 pub use counter::MAX_ALLOCATION_ATTEMPTS;
+pub use server::{ServerCache, ServerInfo};
 
 /// The services the flow uses.
 pub struct Services<'a> {
     pub directory: &'a mut dyn Directory,
     pub rules: &'a mut dyn Rules,
     pub log: &'a mut dyn Logger,
-}
-
-/// Schemas already read, by server, so that a long-lived component instance reads
-/// the subschema entry once instead of on every spawn.
-#[derive(Debug, Default)]
-pub struct SchemaCache {
-    entries: Vec<(String, Arc<Schema>)>,
-}
-
-impl SchemaCache {
-    fn get(&self, server: &str) -> Option<Arc<Schema>> {
-        self.entries
-            .iter()
-            .find(|(known, _)| known == server)
-            .map(|(_, schema)| Arc::clone(schema))
-    }
-
-    fn insert(&mut self, server: &str, schema: Arc<Schema>) {
-        self.entries.retain(|(known, _)| known != server);
-        self.entries.push((server.to_string(), schema));
-    }
 }
 
 /// Whether the entry was created or found.
@@ -121,7 +100,7 @@ pub fn run(
     raw_config: RawConfig,
     raw_context: RawContext,
     services: Services<'_>,
-    cache: &mut SchemaCache,
+    cache: &mut ServerCache,
 ) -> Result<Outcome, HookError> {
     let mut hook = Hook::new(raw_config, services, cache)?;
     match hook.prepare(raw_context)? {
@@ -135,9 +114,10 @@ pub fn plan(
     raw_config: RawConfig,
     raw_context: RawContext,
     services: Services<'_>,
-    cache: &mut SchemaCache,
+    cache: &mut ServerCache,
 ) -> Result<Plan, HookError> {
     let mut hook = Hook::new(raw_config, services, cache)?;
+    hook.planning = true;
     let prepared = hook.prepare(raw_context)?;
     let (dn, status, entry, counters, spawner_updates) = match prepared {
         Prepared::Found(found) => {
@@ -158,8 +138,11 @@ pub fn plan(
                 .map(|counter| CounterState {
                     attribute: counter.operation.attribute.clone(),
                     counter_dn: counter.operation.counter_dn.clone(),
-                    current: counter.current.to_string(),
-                    next: counter.next().to_string(),
+                    current: counter
+                        .current
+                        .map(|value| value.to_string())
+                        .unwrap_or_default(),
+                    next: counter.predicted().to_string(),
                 })
                 .collect();
             let entry = new.entry_attributes();
@@ -180,10 +163,11 @@ pub fn plan(
 pub fn check(
     raw_config: RawConfig,
     services: Services<'_>,
-    cache: &mut SchemaCache,
+    cache: &mut ServerCache,
 ) -> Result<CheckReport, HookError> {
     let mut hook = Hook::new(raw_config, services, cache)?;
-    let schema = hook.schema()?;
+    let info = hook.server_info()?;
+    let schema = &info.schema;
     let server = hook.config.server.clone();
 
     let object_classes = schema
@@ -226,15 +210,17 @@ pub fn check(
 struct Hook<'a, 'c> {
     config: Config,
     services: Services<'a>,
-    cache: &'c mut SchemaCache,
+    cache: &'c mut ServerCache,
     searches: Vec<PlannedSearch>,
+    /// Set by `plan`: read what a plan reports and never write.
+    planning: bool,
 }
 
 impl<'a, 'c> Hook<'a, 'c> {
     fn new(
         raw_config: RawConfig,
         services: Services<'a>,
-        cache: &'c mut SchemaCache,
+        cache: &'c mut ServerCache,
     ) -> Result<Self, HookError> {
         let config = config::validate(raw_config).map_err(HookError::config)?;
         Ok(Hook {
@@ -242,6 +228,7 @@ impl<'a, 'c> Hook<'a, 'c> {
             services,
             cache,
             searches: Vec::new(),
+            planning: false,
         })
     }
 

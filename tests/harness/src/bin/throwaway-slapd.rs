@@ -5,11 +5,14 @@
 //! server and exits with the command's status.
 //!
 //! Without a command it prints those values as one JSON line and keeps the server
-//! until its standard input closes, which lets a test fixture own the server.
+//! until its standard input closes, which lets a test fixture own the server. Lines
+//! on standard input control it meanwhile: `stop` stops slapd, `start` starts it again
+//! on the same port with the same data, `restart` does both; each prints `ok` or an
+//! error line when done.
 
 use anyhow::{Context, Result};
 use slapd_harness::{ADMIN_DN, ADMIN_PASSWORD, BASE_DN, Slapd};
-use std::io::Read;
+use std::io::BufRead;
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
@@ -36,7 +39,7 @@ fn run() -> Result<ExitCode> {
         None => &arguments[..],
     };
 
-    let slapd = Slapd::start()?;
+    let mut slapd = Slapd::start()?;
 
     if command.is_empty() {
         let description = serde_json::json!({
@@ -50,8 +53,24 @@ fn run() -> Result<ExitCode> {
         });
         println!("{description}");
         // Keep the server until the parent closes our standard input.
-        let mut sink = Vec::new();
-        let _ = std::io::stdin().read_to_end(&mut sink);
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            let result = match line.trim() {
+                "stop" => {
+                    slapd.stop();
+                    Ok(())
+                }
+                "start" | "restart" => slapd.restart(),
+                "" => continue,
+                other => Err(anyhow::anyhow!(
+                    "unknown command {other:?}; use stop, start or restart"
+                )),
+            };
+            match result {
+                Ok(()) => println!("ok"),
+                Err(error) => println!("error: {error:#}"),
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
 
