@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing ldap-hooks needs on a Debian machine with rustup,
 # Python 3 and npm. That is the wasm32-wasip2 target, OpenLDAP's slapd and client
-# tools, a Python virtual environment in .venv with the test dependencies, and
-# configurable-http-proxy for the JupyterHub tests. A second run is quick.
+# tools, openssl for the test CA, cargo-fuzz, a Python virtual environment in .venv
+# with the test dependencies, and configurable-http-proxy for the JupyterHub tests. A
+# second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ as_root() {
 packages=()
 [ -x /usr/sbin/slapd ] || packages+=(slapd)
 command -v ldapsearch >/dev/null 2>&1 || packages+=(ldap-utils)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 if [ "${#packages[@]}" -gt 0 ]; then
     echo "setup: installing ${packages[*]}"
     # The tests run their own slapd; the package's server must stay unconfigured.
@@ -26,6 +28,11 @@ fi
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     echo "setup: adding the wasm32-wasip2 target"
     rustup target add wasm32-wasip2
+fi
+
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    echo "setup: installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -57,6 +57,22 @@ impl Directory {
                     format!("cannot start the I/O runtime: {error}"),
                 )
             })?;
+        if settings.password.is_some() && settings.url.starts_with("ldap://") && !settings.start_tls
+        {
+            tracing::warn!(
+                server = %settings.url,
+                "the bind password goes to {} without TLS, so anyone on the network path can read \
+                 it; use an ldaps:// URL or set start_tls",
+                settings.url
+            );
+        }
+        if settings.insecure_skip_verify {
+            tracing::warn!(
+                server = %settings.url,
+                "tls_insecure_skip_verify is set, so the server's certificate is not checked and \
+                 anyone on the network path can pose as the server"
+            );
+        }
         let mut directory = Directory {
             runtime,
             settings: settings.clone(),
@@ -328,7 +344,12 @@ fn connection_settings(settings: &ConnectionSettings) -> Result<LdapConnSettings
     let mut ldap_settings = LdapConnSettings::new()
         .set_starttls(settings.start_tls)
         .set_no_tls_verify(settings.insecure_skip_verify);
-    if let Some(ca_file) = &settings.ca_file {
+    // With checks off, ldap3 builds its own configuration that accepts any certificate.
+    if let Some(ca_file) = settings
+        .ca_file
+        .as_ref()
+        .filter(|_| !settings.insecure_skip_verify)
+    {
         ldap_settings = ldap_settings.set_config(Arc::new(tls_config(ca_file)?));
     }
     Ok(ldap_settings)

@@ -6,8 +6,11 @@
 
 mod cli;
 mod components;
+mod corpus;
 mod defects;
 mod faults;
 mod scenarios;
+mod secrets;
 mod stress;
 mod support;
+mod tls;

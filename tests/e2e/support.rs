@@ -59,14 +59,16 @@ impl Output {
             .unwrap_or_else(|error| panic!("not JSON ({error}):\n{self:#?}"))
     }
 
-    /// Returns the error message, or fails the test when the run succeeded.
+    /// Returns the error message, from `ldap-hooks:` to the end of standard error and
+    /// without the log lines before it, or fails the test when the run succeeded.
     pub fn error(&self, expected_code: i32) -> &str {
         assert_eq!(self.code, expected_code, "unexpected exit code:\n{self:#?}");
         assert!(
             self.stdout.trim().is_empty(),
             "a failed run printed an outcome:\n{self:#?}"
         );
-        self.stderr.trim()
+        let start = self.stderr.rfind("ldap-hooks: ").unwrap_or(0);
+        self.stderr[start..].trim()
     }
 }
 
@@ -78,7 +80,11 @@ pub struct Site {
 
 impl Site {
     pub fn new() -> Site {
-        let slapd = Slapd::start().expect("starting slapd");
+        Site::with_slapd(Slapd::start().expect("starting slapd"))
+    }
+
+    /// Wraps an already started slapd.
+    pub fn with_slapd(slapd: Slapd) -> Site {
         let folder = slapd.directory().join("site");
         std::fs::create_dir_all(&folder).expect("creating the site folder");
         Site { slapd, folder }
@@ -104,21 +110,22 @@ impl Site {
     /// Runs `ldap-hooks COMMAND --config CONFIG` with the context given as JSON on
     /// standard input.
     pub fn command(&self, command: &str, config: &Path, context: &Value, extra: &[&str]) -> Output {
-        run_binary(
-            &[
-                &[
-                    command,
-                    "--config",
-                    config.to_str().expect("UTF-8 path"),
-                    "--context",
-                    "-",
-                ],
-                extra,
-            ]
-            .concat(),
-            &context.to_string(),
-            &self.folder,
-        )
+        let path = config.to_str().expect("UTF-8 path");
+        let arguments = [&[command, "--config", path, "--context", "-"], extra].concat();
+        run_binary_with_env(&arguments, &context.to_string(), &self.folder, &[])
+    }
+
+    /// Runs a command like [`Site::command`] with extra environment variables.
+    pub fn command_with_env(
+        &self,
+        command: &str,
+        config: &Path,
+        context: &Value,
+        environment: &[(&str, &str)],
+    ) -> Output {
+        let path = config.to_str().expect("UTF-8 path");
+        let arguments = [command, "--config", path, "--context", "-"];
+        run_binary_with_env(&arguments, &context.to_string(), &self.folder, environment)
     }
 
     /// Runs the hook for a user who submitted `submitted` under `key` in `user_options`.
@@ -131,6 +138,16 @@ impl Site {
 /// Runs the binary with the test password in its environment and the compile cache
 /// shared by all tests.
 pub fn run_binary(arguments: &[&str], stdin: &str, folder: &Path) -> Output {
+    run_binary_with_env(arguments, stdin, folder, &[])
+}
+
+/// Runs the binary like [`run_binary`] with extra environment variables.
+pub fn run_binary_with_env(
+    arguments: &[&str],
+    stdin: &str,
+    folder: &Path,
+    environment: &[(&str, &str)],
+) -> Output {
     use std::io::Write;
     let mut child = Command::new(BINARY)
         .args(arguments)
@@ -139,6 +156,7 @@ pub fn run_binary(arguments: &[&str], stdin: &str, folder: &Path) -> Output {
         .env("LDAP_HOOKS_CACHE_DIR", cache_folder())
         .env_remove("LDAP_HOOKS_LOG")
         .env_remove("LDAP_HOOKS_PASSWORD")
+        .envs(environment.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

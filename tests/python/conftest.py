@@ -29,11 +29,14 @@ COUNTER_START = 2000
 class Slapd:
     """A throwaway slapd on 127.0.0.1, owned by the test that started it."""
 
-    def __init__(self):
+    def __init__(self, tls: bool = False):
         if not THROWAWAY_SLAPD.exists():
             pytest.fail(f"{THROWAWAY_SLAPD} is missing; run scripts/test.sh, which builds it")
         self.process = subprocess.Popen(
-            [str(THROWAWAY_SLAPD)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [str(THROWAWAY_SLAPD)] + (["--tls"] if tls else []),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         line = self.process.stdout.readline()
         if not line:
@@ -47,6 +50,9 @@ class Slapd:
         self.admin_password: str = info["admin_password"]
         self.pid: int = info["pid"]
         self.directory = Path(info["directory"])
+        self.ldaps_url: Optional[str] = info.get("ldaps_url")
+        self.ca_file: Optional[str] = info.get("ca_file")
+        self.other_ca_file: Optional[str] = info.get("other_ca_file")
 
     def stop(self) -> None:
         self.resume()
@@ -159,8 +165,8 @@ def fault_proxy(slapd):
 
 
 @pytest.fixture
-def slapd():
-    server = Slapd()
+def slapd(request):
+    server = Slapd(tls=getattr(request, "param", False) == "tls")
     yield server
     server.stop()
 

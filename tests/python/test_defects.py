@@ -150,22 +150,40 @@ def test_connection_reused_across_spawns(ldap, slapd, make_spawner):
     assert slapd.connections() - before == 1
 
 
-def test_logs_show_no_secrets(ldap, slapd, make_spawner, caplog, tmp_path, monkeypatch):
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR])
+def test_logs_show_no_secrets(ldap, slapd, make_spawner, caplog, tmp_path, monkeypatch, level):
     scenarios.allocation(ldap)
+    ldap.component_stderr_to_log = True
     monkeypatch.chdir(tmp_path)
-    caplog.set_level(logging.DEBUG)
-    spawner = make_spawner("jane", "/C=DK/CN=Jane", key="CERT")
-    spawner.user.cookie_secret = "hub-cookie-secret-value"
-    spawner.api_token = "hub-api-token-value"
-    run(setup_ldap_entry_hook(spawner))
+    caplog.set_level(level)
+    secrets = (slapd.admin_password, "wrong-password-value", "hub-cookie-secret-value", "hub-api-token-value",
+               "spawner-state-secret")
+
+    def spawner(name, submitted):
+        made = make_spawner(name, submitted, key="CERT")
+        made.user.cookie_secret = "hub-cookie-secret-value"
+        made.user.auth_state = {"access_token": "hub-api-token-value"}
+        made.api_token = "hub-api-token-value"
+        made.state = {"secret": "spawner-state-secret"}
+        return made
+
+    messages = []
+    run(setup_ldap_entry_hook(spawner("jane", "/C=DK/CN=Jane")))
+    run(setup_ldap_entry_hook(spawner("jane", "/C=DK/CN=Jane")))
+    for submitted in ("/C=DK/CN=", "/C=Denmark/CN=Eve"):
+        with pytest.raises(LdapHookError) as failure:
+            run(setup_ldap_entry_hook(spawner("eve", submitted)))
+        messages.append(str(failure.value))
 
     ldap.password = "wrong-password-value"
     with pytest.raises(LdapHookError) as failure:
-        run(setup_ldap_entry_hook(make_spawner("john", "/C=DK/CN=John", key="CERT")))
+        run(setup_ldap_entry_hook(spawner("john", "/C=DK/CN=John")))
     assert "invalidCredentials" in str(failure.value)
+    messages.append(str(failure.value))
 
-    text = caplog.text + str(failure.value)
-    assert "created the entry" in caplog.text
-    for secret in (slapd.admin_password, "wrong-password-value", "hub-cookie-secret-value", "hub-api-token-value"):
+    text = caplog.text + "\n".join(messages)
+    if level <= logging.INFO:
+        assert "created the entry" in caplog.text
+    for secret in secrets:
         assert secret not in text
     assert os.listdir(tmp_path) == [], "the hook wrote files into the working directory"

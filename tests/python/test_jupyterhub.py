@@ -74,6 +74,7 @@ def test_spawn_creates_entry(hub_factory, slapd):
     assert entry["uidnumber"] == [str(COUNTER_START + 1)]
     assert entry["cn"] == ["Jane Doe"]
     assert "ldap-hooks: created the entry" in hub.log()
+    assert slapd.admin_password not in hub.log(), "the hub's debug log shows the LDAP password"
 
     hub.api("DELETE", "/users/jane/server")
     hub.wait_not_pending("jane")

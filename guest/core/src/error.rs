@@ -69,3 +69,44 @@ impl std::fmt::Display for HookError {
 }
 
 impl std::error::Error for HookError {}
+
+/// The longest part of a value that a message repeats, in characters.
+const MAX_SHOWN_CHARS: usize = 120;
+
+/// Quotes a user's value for a message: in backticks, with control characters
+/// escaped so that a value cannot break a log line, and cut after 120 characters.
+pub fn quote(value: &str) -> String {
+    let mut shown = String::with_capacity(value.len().min(MAX_SHOWN_CHARS) + 16);
+    shown.push('`');
+    for (count, character) in value.chars().enumerate() {
+        if count == MAX_SHOWN_CHARS {
+            let rest = value.chars().count() - count;
+            shown.push_str(&format!("…` ({rest} more characters)"));
+            return shown;
+        }
+        if character.is_control() {
+            shown.extend(character.escape_default());
+        } else {
+            shown.push(character);
+        }
+    }
+    shown.push('`');
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_escapes_controls() {
+        assert_eq!(quote("a\nb\0"), "`a\\nb\\u{0}`");
+        assert_eq!(quote("Ærø"), "`Ærø`");
+    }
+
+    #[test]
+    fn quote_cuts_long_values() {
+        let shown = quote(&"x".repeat(200));
+        assert!(shown.ends_with("…` (80 more characters)"), "{shown}");
+    }
+}

@@ -105,7 +105,10 @@ pub fn read_dn_value(text: &str) -> Result<String, UnescapeError> {
     }
 
     String::from_utf8(bytes).map_err(|_| UnescapeError {
-        reason: format!("the hex escapes in `{text}` do not form valid UTF-8 text"),
+        reason: format!(
+            "the hex escapes in {} do not form valid UTF-8 text",
+            crate::error::quote(text)
+        ),
     })
 }
 
@@ -117,8 +120,10 @@ fn invalid_escape(text: &str, index: usize) -> UnescapeError {
     let escape: String = text[index..].chars().take(3).collect();
     UnescapeError {
         reason: format!(
-            "`{escape}` in `{text}` is not a valid escape; write `\\\\` for a backslash, \
-             `\\+` for a plus sign, or `\\` and two hex digits for any byte"
+            "{} in {} is not a valid escape; write `\\\\` for a backslash, `\\+` for a plus \
+             sign, or `\\` and two hex digits for any byte",
+            crate::error::quote(&escape),
+            crate::error::quote(text)
         ),
     }
 }

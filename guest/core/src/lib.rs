@@ -12,6 +12,7 @@ pub mod error;
 pub mod escape;
 pub mod filter;
 pub mod flow;
+pub mod limits;
 pub mod names;
 pub mod rules;
 pub mod schema;

@@ -22,8 +22,9 @@ pub fn check_attribute_type(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{name}` is not a valid attribute name; a name starts with a letter and \
-             contains only letters, digits and hyphens, or is a numeric OID such as 2.5.4.3"
+            "{} is not a valid attribute name; a name starts with a letter and contains only \
+             letters, digits and hyphens, or is a numeric OID such as 2.5.4.3",
+            crate::error::quote(name)
         ))
     }
 }

@@ -11,6 +11,7 @@
 //! before a leading separator, is dropped. Anything else that cannot be read is an
 //! error that names the part.
 
+use crate::error::quote;
 use crate::escape;
 use crate::names;
 use crate::types::{AttributeValue, ParsedName, RuleOptions};
@@ -47,9 +48,11 @@ pub fn parse(submitted: &str, options: &RuleOptions) -> Result<ParsedName, Strin
             .find(|earlier| names::same(&earlier.attribute, &pair.attribute))
         {
             return Err(format!(
-                "the attribute `{}` appears more than once in `{submitted}` (also as `{}`); \
-                 an entry name can hold each attribute once",
-                pair.attribute, earlier.attribute
+                "the attribute `{}` appears more than once in {} (also as `{}`); an entry name \
+                 can hold each attribute once",
+                pair.attribute,
+                quote(submitted),
+                earlier.attribute
             ));
         }
         rdn.push(pair);
@@ -57,7 +60,8 @@ pub fn parse(submitted: &str, options: &RuleOptions) -> Result<ParsedName, Strin
 
     if rdn.is_empty() {
         return Err(format!(
-            "`{submitted}` contains no attribute values; submit a name such as `/CN=Jane Doe`"
+            "{} contains no attribute values; submit a name such as `/CN=Jane Doe`",
+            quote(submitted)
         ));
     }
 
@@ -77,19 +81,23 @@ fn parse_part(
 ) -> Result<AttributeValue, String> {
     let Some(equals) = escape::find_unescaped(part, '=') else {
         return Err(format!(
-            "the part `{part}` of `{submitted}` has no `=`; write each part as attribute=value, \
-             and escape a separator inside a value as `\\+`"
+            "the part {} of {} has no `=`; write each part as attribute=value, and escape a \
+             separator inside a value as `\\+`",
+            quote(part),
+            quote(submitted)
         ));
     };
 
     let attribute = part[..equals].trim_matches(|c: char| strip(c) || c == ' ');
     if attribute.is_empty() {
         return Err(format!(
-            "the part `{part}` of `{submitted}` has no attribute name before `=`"
+            "the part {} of {} has no attribute name before `=`",
+            quote(part),
+            quote(submitted)
         ));
     }
     names::check_attribute_type(attribute)
-        .map_err(|reason| format!("in `{submitted}`: {reason}"))?;
+        .map_err(|reason| format!("in {}: {reason}", quote(submitted)))?;
 
     let raw_value = &part[equals + 1..];
     let raw_value = if strip_spaces {
@@ -99,12 +107,17 @@ fn parse_part(
     };
     if raw_value.is_empty() {
         return Err(format!(
-            "the attribute `{attribute}` in `{submitted}` has an empty value; give it a value \
-             or leave the attribute out"
+            "the attribute `{attribute}` in {} has an empty value; give it a value or leave the \
+             attribute out",
+            quote(submitted)
         ));
     }
-    let value = escape::read_dn_value(raw_value)
-        .map_err(|error| format!("the value of `{attribute}` in `{submitted}`: {error}"))?;
+    let value = escape::read_dn_value(raw_value).map_err(|error| {
+        format!(
+            "the value of `{attribute}` in {}: {error}",
+            quote(submitted)
+        )
+    })?;
 
     Ok(AttributeValue::new(attribute, value))
 }

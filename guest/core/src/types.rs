@@ -65,10 +65,11 @@ pub struct LdapError {
 impl std::fmt::Display for LdapError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({})", self.name, self.code)?;
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+        if self.message.is_empty() {
+            write!(f, " without a reason; the server's log may say more")
+        } else {
+            write!(f, ": {}", self.message)
         }
-        Ok(())
     }
 }
 

@@ -67,7 +67,22 @@ def _pool_key(settings: settings_module.Settings) -> str:
                        settings.limits.fuel, settings.limits.memory_bytes, settings.limits.log_stderr])
 
 
-def get_pool(settings: settings_module.Settings) -> Pool:
+def _warn_about_transport(connection: settings_module.Connection, log: logging.Logger) -> None:
+    if connection.password and connection.url.startswith("ldap://") and not connection.start_tls:
+        log.warning(
+            "ldap-hooks: the bind password goes to %s without TLS, so anyone on the network path can "
+            "read it; use an ldaps:// URL or set LDAP.start_tls",
+            connection.url,
+        )
+    if connection.insecure_skip_verify:
+        log.warning(
+            "ldap-hooks: LDAP.tls_insecure_skip_verify is set, so the certificate of %s is not checked "
+            "and anyone on the network path can pose as the server",
+            connection.url,
+        )
+
+
+def get_pool(settings: settings_module.Settings, log: logging.Logger = _LOG) -> Pool:
     """Return the pool for these connection settings, creating it on first use.
 
     A configuration change creates a new pool; the old one finishes its calls.
@@ -76,6 +91,7 @@ def get_pool(settings: settings_module.Settings) -> Pool:
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
+            _warn_about_transport(settings.connection, log)
             components = Components.load(settings.hook_component, settings.rules_component, settings.limits)
             pool = Pool(settings.connection, settings.worker_threads, components)
             for old in _pools.values():
@@ -210,7 +226,7 @@ async def ensure_entry(spawner: Any) -> Dict[str, Any]:
             "ldap-hooks: LDAP.ssl_cert_path is accepted for compatibility and not used; set LDAP.tls_ca_file"
         )
     context = build_context(spawner, settings)
-    pool = get_pool(settings)
+    pool = get_pool(settings, log)
     result = await pool.call("run", (settings.hook_config, context), log)
     if result.tag != "ok":
         _raise_hook_error(result.payload, pool.components.rules_name)

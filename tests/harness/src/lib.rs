@@ -10,6 +10,7 @@
 
 pub mod ldif;
 pub mod proxy;
+pub mod tls;
 
 use anyhow::{Context, Result, bail};
 use std::fs;
@@ -52,6 +53,9 @@ pub fn seed_ldif() -> String {
 pub struct Slapd {
     directory: PathBuf,
     port: u16,
+    /// The ldaps:// port, when TLS is on.
+    tls_port: u16,
+    tls: Option<tls::TlsFiles>,
     child: Option<Child>,
     config_file: PathBuf,
 }
@@ -62,22 +66,41 @@ impl Slapd {
         Self::start_with_ldif(&seed_ldif())
     }
 
+    /// Starts slapd with the seed entries and TLS: StartTLS on the ldap:// port and an
+    /// ldaps:// port, with a server certificate from a throwaway CA.
+    pub fn start_with_tls() -> Result<Slapd> {
+        Self::start_with(&seed_ldif(), true)
+    }
+
     /// Starts slapd with the given entries loaded before it accepts connections.
     pub fn start_with_ldif(ldif: &str) -> Result<Slapd> {
+        Self::start_with(ldif, false)
+    }
+
+    fn start_with(ldif: &str, tls: bool) -> Result<Slapd> {
         check_installed()?;
         let directory = fresh_directory()?;
-        let result = Self::start_in(&directory, ldif);
+        let result = Self::start_in(&directory, ldif, tls);
         if result.is_err() {
             let _ = fs::remove_dir_all(&directory);
         }
         result
     }
 
-    fn start_in(directory: &Path, ldif: &str) -> Result<Slapd> {
+    fn start_in(directory: &Path, ldif: &str, with_tls: bool) -> Result<Slapd> {
         let data = directory.join("data");
         fs::create_dir_all(&data).context("creating the slapd data directory")?;
+        let tls = if with_tls {
+            Some(tls::create(directory)?)
+        } else {
+            None
+        };
         let config_file = directory.join("slapd.conf");
-        fs::write(&config_file, slapd_conf(directory)).context("writing slapd.conf")?;
+        let mut config = slapd_conf(directory);
+        if let Some(files) = &tls {
+            config = format!("{}{config}", tls::slapd_conf_lines(files));
+        }
+        fs::write(&config_file, config).context("writing slapd.conf")?;
 
         let seed = directory.join("seed.ldif");
         fs::write(&seed, ldif).context("writing the seed LDIF")?;
@@ -98,6 +121,8 @@ impl Slapd {
         let mut slapd = Slapd {
             directory: directory.to_path_buf(),
             port: 0,
+            tls_port: 0,
+            tls,
             child: None,
             config_file,
         };
@@ -114,6 +139,9 @@ impl Slapd {
             } else {
                 self.port
             };
+            if self.tls.is_some() && (self.tls_port == 0 || self.port == 0) {
+                self.tls_port = free_port()?;
+            }
             match self.launch_on(port) {
                 Ok(child) => {
                     self.port = port;
@@ -142,7 +170,7 @@ impl Slapd {
             .arg("-f")
             .arg(&self.config_file)
             .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{port}/"))
+            .arg(self.listen_urls(port))
             // Log level "stats" records connections and operations, which tests count.
             .arg("-d")
             .arg("256")
@@ -187,6 +215,26 @@ impl Slapd {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    fn listen_urls(&self, port: u16) -> String {
+        let mut urls = format!("ldap://127.0.0.1:{port}/");
+        if self.tls.is_some() {
+            urls.push_str(&format!(" ldaps://127.0.0.1:{}/", self.tls_port));
+        }
+        urls
+    }
+
+    /// Returns the ldaps:// URL, when slapd was started with TLS.
+    pub fn ldaps_url(&self) -> Option<String> {
+        self.tls
+            .as_ref()
+            .map(|_| format!("ldaps://127.0.0.1:{}", self.tls_port))
+    }
+
+    /// Returns the TLS files, when slapd was started with TLS.
+    pub fn tls(&self) -> Option<&tls::TlsFiles> {
+        self.tls.as_ref()
     }
 
     /// Returns the server URL, `ldap://127.0.0.1:PORT`.

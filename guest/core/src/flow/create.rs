@@ -10,8 +10,9 @@ use super::{Hook, Outcome, Status};
 use crate::config::{self, Config};
 use crate::context::Context;
 use crate::dn;
-use crate::error::{ErrorKind, HookError};
+use crate::error::{ErrorKind, HookError, quote};
 use crate::filter;
+use crate::limits;
 use crate::schema::Schema;
 use crate::sources::Values;
 use crate::types::{
@@ -150,6 +151,13 @@ impl Hook<'_, '_> {
         );
 
         let attributes = self.build_attributes(&parsed, &values, schema)?;
+        if attributes.len() + 1 > limits::MAX_ENTRY_ATTRIBUTES {
+            return Err(HookError::input(format!(
+                "the new entry would have {} attributes, above the limit of {}",
+                attributes.len() + 1,
+                limits::MAX_ENTRY_ATTRIBUTES
+            )));
+        }
         schema
             .check_entry(&classes, &attributes, &server)
             .map_err(HookError::schema)?;
@@ -364,7 +372,8 @@ impl Hook<'_, '_> {
                 Level::Warn,
                 &format!("the add of {dn} got no answer ({error}); {note}"),
             );
-            return HookError::directory(&format!("adding {dn}"), server, error).with_note(&note);
+            return HookError::directory(&format!("adding {}", quote(dn)), server, error)
+                .with_note(&note);
         }
 
         let note = self.release(taken);
@@ -375,7 +384,7 @@ impl Hook<'_, '_> {
                 exists
             }
             result_code::INVALID_DN_SYNTAX => invalid_dn(dn, error),
-            _ => HookError::directory(&format!("adding {dn}"), server, error),
+            _ => HookError::directory(&format!("adding {}", quote(dn)), server, error),
         };
         failure.with_note(&note)
     }
@@ -410,9 +419,10 @@ fn taken_dn(dn: &str, config: &Config) -> HookError {
     HookError::new(
         ErrorKind::Directory,
         format!(
-            "the entry {dn} already exists, but the uniqueness search did not find it; it lacks \
+            "the entry {} already exists, but the uniqueness search did not find it; it lacks \
              one of the object classes {} or the identifying attribute values. Fix or remove \
              that entry, or adjust object_classes and unique_object_attributes",
+            quote(dn),
             config.object_classes.join(", ")
         ),
     )
@@ -423,8 +433,9 @@ fn taken_dn(dn: &str, config: &Config) -> HookError {
 /// name.
 fn invalid_dn(dn: &str, error: LdapError) -> HookError {
     let mut failure = HookError::input(format!(
-        "the server rejects the DN {dn} as invalid ({error}); check the values of the \
-         submitted name, for example that C is a two-letter country code"
+        "the server rejects the DN {} as invalid ({error}); check the values of the \
+         submitted name, for example that C is a two-letter country code",
+        quote(dn)
     ));
     failure.ldap = Some(error);
     failure

@@ -5,8 +5,9 @@ use super::Hook;
 use super::create::NewEntry;
 use crate::context::{self, RawContext};
 use crate::dn;
-use crate::error::{ErrorKind, HookError};
+use crate::error::{ErrorKind, HookError, quote};
 use crate::filter;
+use crate::limits;
 use crate::schema::Schema;
 use crate::sources::{Source, Values};
 use crate::types::{AttributeValue, Entry, ParsedName, Scope};
@@ -30,6 +31,7 @@ impl Hook<'_, '_> {
         let context = context::read(raw_context).map_err(HookError::input)?;
         let submitted = context::resolve_submitted(&context.submitted, &self.config.submit_keys)
             .map_err(HookError::input)?;
+        limits::check_submitted(&submitted).map_err(HookError::input)?;
         let parsed = self.parse_name(&submitted)?;
 
         let info = self.server_info()?;
@@ -114,19 +116,39 @@ impl Hook<'_, '_> {
             .map_err(|reason| {
                 HookError::new(
                     ErrorKind::RuleRejected,
-                    format!("the submitted name `{submitted}` was rejected: {reason}"),
+                    format!(
+                        "the submitted name {} was rejected: {reason}",
+                        quote(submitted)
+                    ),
                 )
             })?;
 
         let rejected = |reason: String| {
             HookError::new(
                 ErrorKind::RuleRejected,
-                format!("the DN rules returned an unusable name for `{submitted}`: {reason}"),
+                format!(
+                    "the DN rules returned an unusable name for {}: {reason}",
+                    quote(submitted)
+                ),
             )
         };
         dn::check_rdn(&parsed.rdn, "the RDN").map_err(rejected)?;
         for (index, rdn) in parsed.parent.iter().enumerate() {
             dn::check_rdn(rdn, &format!("parent RDN {index}")).map_err(rejected)?;
+        }
+        limits::check_parsed(
+            parsed.rdn.len(),
+            parsed.parent.len(),
+            parsed.template_values.len(),
+        )
+        .map_err(rejected)?;
+        let all_pairs = parsed
+            .rdn
+            .iter()
+            .chain(parsed.parent.iter().flatten())
+            .chain(&parsed.template_values);
+        for pair in all_pairs {
+            limits::check_value(&pair.attribute, &pair.value).map_err(rejected)?;
         }
         for pair in &parsed.template_values {
             if pair.attribute.is_empty() {

@@ -1,5 +1,7 @@
 //! Starts a throwaway slapd for the ldap-hooks demo and the Python tests.
 //!
+//! `--tls` adds StartTLS and an ldaps:// port with a certificate from a throwaway CA.
+//!
 //! `throwaway-slapd -- COMMAND ARGS...` runs the command with `LDAP_URL`,
 //! `LDAP_BASE_DN`, `LDAP_ADMIN_DN` and `LDAP_ADMIN_PASSWORD` set, then removes the
 //! server and exits with the command's status.
@@ -26,20 +28,28 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<ExitCode> {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let mut arguments: Vec<String> = std::env::args().skip(1).collect();
+    let with_tls = arguments.first().map(String::as_str) == Some("--tls");
+    if with_tls {
+        arguments.remove(0);
+    }
     let command = match arguments.first().map(String::as_str) {
         Some("--") => &arguments[1..],
         Some("-h" | "--help") => {
-            println!("usage: throwaway-slapd [-- COMMAND ARGS...]");
+            println!("usage: throwaway-slapd [--tls] [-- COMMAND ARGS...]");
             return Ok(ExitCode::SUCCESS);
         }
         Some(other) => anyhow::bail!(
-            "unexpected argument {other:?}; usage: throwaway-slapd [-- COMMAND ARGS...]"
+            "unexpected argument {other:?}; usage: throwaway-slapd [--tls] [-- COMMAND ARGS...]"
         ),
         None => &arguments[..],
     };
 
-    let mut slapd = Slapd::start()?;
+    let mut slapd = if with_tls {
+        Slapd::start_with_tls()?
+    } else {
+        Slapd::start()?
+    };
 
     if command.is_empty() {
         let description = serde_json::json!({
@@ -50,6 +60,9 @@ fn run() -> Result<ExitCode> {
             "admin_password": ADMIN_PASSWORD,
             "pid": slapd.pid(),
             "directory": slapd.directory().display().to_string(),
+            "ldaps_url": slapd.ldaps_url(),
+            "ca_file": slapd.tls().map(|files| files.ca_file.display().to_string()),
+            "other_ca_file": slapd.tls().map(|files| files.other_ca_file.display().to_string()),
         });
         println!("{description}");
         // Keep the server until the parent closes our standard input.
