@@ -50,7 +50,8 @@ fn worker(
     next: &AtomicUsize,
     sender: &mpsc::Sender<Value>,
 ) {
-    let mut instance: Option<Instance> = None;
+    // The instance with the handle of its configuration.
+    let mut instance: Option<(Instance, u32)> = None;
     loop {
         let index = next.fetch_add(1, Ordering::SeqCst);
         let Some(context) = contexts.get(index) else {
@@ -59,24 +60,28 @@ fn worker(
 
         let current = match instance.take() {
             Some(instance) => Ok(instance),
-            None => open(components, settings),
+            None => open(components, settings).and_then(|instance| configure(instance, settings)),
         };
         let line = match current {
             Err(message) => json!({"index": index, "error": message, "kind": "directory"}),
-            Ok(mut current) => match current.run(&settings.hook, context) {
+            Ok((mut current, handle)) => match current.run_configured(handle, context) {
                 Ok(Ok(outcome)) => {
-                    instance = Some(current);
+                    instance = Some((current, handle));
                     json!({"index": index, "outcome": report::outcome(&outcome)})
                 }
                 Ok(Err(error)) => {
-                    instance = Some(current);
+                    instance = Some((current, handle));
                     let kind = format!("{:?}", error.kind).to_lowercase();
                     json!({"index": index, "error": error.message, "kind": kind})
                 }
                 // After a trap the instance cannot be entered again; the next context
                 // gets a fresh one over the same connection.
                 Err(trap) => {
-                    instance = components.instantiate(current.into_directory()).ok();
+                    instance = components
+                        .instantiate(current.into_directory())
+                        .map_err(|error| format!("{error:#}"))
+                        .and_then(|instance| configure(instance, settings))
+                        .ok();
                     json!({"index": index, "error": format!("{trap:#}"), "kind": "component"})
                 }
             },
@@ -84,6 +89,15 @@ fn worker(
         if sender.send(line).is_err() {
             return;
         }
+    }
+}
+
+/// Hands the configuration to a new instance.
+fn configure(mut instance: Instance, settings: &Settings) -> Result<(Instance, u32), String> {
+    match instance.configure(&settings.hook) {
+        Ok(Ok(handle)) => Ok((instance, handle)),
+        Ok(Err(error)) => Err(error.message),
+        Err(trap) => Err(format!("{trap:#}")),
     }
 }
 

@@ -70,6 +70,7 @@ pub struct Components {
     hook_name: String,
     rules: Component,
     rules_name: String,
+    rule_source: wit::RuleSource,
     limits: Limits,
 }
 
@@ -89,6 +90,12 @@ impl Components {
 
         let hook_name = hook.name();
         let rules_name = rules.name();
+        // The embedded rule component is the default rules, which the hook also
+        // carries; using its copy saves a call into the other component.
+        let rule_source = match rules {
+            Source::Embedded(..) => wit::RuleSource::BuiltIn,
+            Source::File(_) => wit::RuleSource::Linked,
+        };
         let hook = cache::load(&engine, &hook.bytes()?, &hook_name, cache_folder)?;
         let rules = cache::load(&engine, &rules.bytes()?, &rules_name, cache_folder)?;
         check_world(
@@ -114,6 +121,7 @@ impl Components {
             hook_name,
             rules,
             rules_name,
+            rule_source,
             limits,
         })
     }
@@ -152,6 +160,7 @@ impl Components {
             hook,
             hook_name: self.hook_name.clone(),
             rules_name: self.rules_name.clone(),
+            rule_source: self.rule_source,
             limits: self.limits,
         })
     }
@@ -249,6 +258,7 @@ pub struct Instance {
     hook: EntryHook,
     hook_name: String,
     rules_name: String,
+    rule_source: wit::RuleSource,
     limits: Limits,
 }
 
@@ -256,6 +266,11 @@ impl Instance {
     /// Names the linked DN-rule component, for messages.
     pub fn rules_name(&self) -> &str {
         &self.rules_name
+    }
+
+    /// Returns the number of LDAP operations the connection has sent, binds included.
+    pub fn operations(&self) -> u64 {
+        self.store.data().directory.operations()
     }
 
     /// Calls one hook export with a fresh fuel budget, and turns a trap into a message
@@ -287,6 +302,27 @@ impl Instance {
     ) -> Result<Result<wit::Outcome, wit::HookError>> {
         self.call("running the hook", |hook, store| {
             hook.ldap_hooks_hook_hook().call_run(store, config, context)
+        })
+    }
+
+    /// Hands the configuration to the instance once; see `run_configured`.
+    pub fn configure(&mut self, config: &wit::Config) -> Result<Result<u32, wit::HookError>> {
+        let rules = self.rule_source;
+        self.call("checking the configuration", |hook, store| {
+            hook.ldap_hooks_hook_hook()
+                .call_configure(store, config, rules)
+        })
+    }
+
+    /// Runs the hook with a configuration handed over by `configure`.
+    pub fn run_configured(
+        &mut self,
+        handle: u32,
+        context: &wit::Context,
+    ) -> Result<Result<wit::Outcome, wit::HookError>> {
+        self.call("running the hook", |hook, store| {
+            hook.ldap_hooks_hook_hook()
+                .call_run_configured(store, handle, context)
         })
     }
 
@@ -422,6 +458,26 @@ impl logging::Host for HookState {
             logging::Level::Info => tracing::info!(target: "ldap_hooks::component", "{message}"),
             logging::Level::Debug => tracing::debug!(target: "ldap_hooks::component", "{message}"),
             logging::Level::Trace => tracing::trace!(target: "ldap_hooks::component", "{message}"),
+        }
+    }
+
+    fn enabled(&mut self, level: logging::Level) -> bool {
+        match level {
+            logging::Level::Error => {
+                tracing::enabled!(target: "ldap_hooks::component", tracing::Level::ERROR)
+            }
+            logging::Level::Warn => {
+                tracing::enabled!(target: "ldap_hooks::component", tracing::Level::WARN)
+            }
+            logging::Level::Info => {
+                tracing::enabled!(target: "ldap_hooks::component", tracing::Level::INFO)
+            }
+            logging::Level::Debug => {
+                tracing::enabled!(target: "ldap_hooks::component", tracing::Level::DEBUG)
+            }
+            logging::Level::Trace => {
+                tracing::enabled!(target: "ldap_hooks::component", tracing::Level::TRACE)
+            }
         }
     }
 }

@@ -5,22 +5,12 @@
 //! prints JSON. Exit codes: 0 on success, 1 when the hook or the directory fails, 2
 //! for usage and configuration errors.
 
-mod batch;
-mod bindings;
-mod cache;
-mod components;
-mod context;
-mod ldap;
-mod report;
-mod result_code;
-mod sandbox;
-mod settings;
-
-use crate::bindings::exports::ldap_hooks::hook::hook as wit;
-use crate::components::{Components, DEFAULT_HOOK, DEFAULT_RULES, Source};
-use crate::ldap::{Access, Directory};
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand};
+use ldap_hooks::bindings::exports::ldap_hooks::hook::hook as wit;
+use ldap_hooks::components::{self, Components, DEFAULT_HOOK, DEFAULT_RULES, Source};
+use ldap_hooks::ldap::{Access, Directory};
+use ldap_hooks::{batch, cache, context, report, settings};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;

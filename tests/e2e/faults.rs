@@ -7,11 +7,19 @@ use slapd_harness::proxy::{Fault, FaultProxy};
 use slapd_harness::{ADMIN_DN, BASE_DN, COUNTER_START};
 use std::path::PathBuf;
 
-/// Completed operations of a first run with ALLOCATION before its add: bind, root
-/// DSE, subschema, uniqueness search, counter query and the counter's modify.
-const BEFORE_ADD: usize = 6;
-/// Completed operations before the counter query: bind, root DSE, subschema, uniqueness.
-const BEFORE_QUERY: usize = 4;
+/// Completed operations of a first run with ALLOCATION before its uniqueness search:
+/// bind, root DSE and subschema.
+const BEFORE_SEARCH: usize = 3;
+
+/// Completed operations of a first run with ALLOCATION before its first write and
+/// before its add. Compare-and-swap reads the counter through the 0.1.2-style query
+/// first; increment skips that query, because the increment returns the value.
+fn before_write_and_add(method: &str) -> (usize, usize) {
+    match method {
+        "compare-and-swap" => (5, 6),
+        _ => (4, 5),
+    }
+}
 
 fn jane() -> serde_json::Value {
     json!({"user": {"name": "jane"}, "user_options": {"CERT": "/C=DK/CN=Jane Doe"}})
@@ -86,7 +94,7 @@ fn stall_mid_run_times_out() {
     let proxy = FaultProxy::start(site.slapd.port()).expect("proxy");
     for method in ["compare-and-swap", "increment"] {
         let config = through_proxy(&site, &proxy, method);
-        proxy.set(Fault::StallAfter(BEFORE_QUERY));
+        proxy.set(Fault::StallAfter(BEFORE_SEARCH));
         let output = site.command("run", &config, &jane(), &[]);
         let message = output.error(1);
         assert!(
@@ -102,7 +110,7 @@ fn dropped_connection_before_search_recovers() {
     let site = Site::new();
     let proxy = FaultProxy::start(site.slapd.port()).expect("proxy");
     let config = through_proxy(&site, &proxy, "auto");
-    proxy.set(Fault::DropAfter(BEFORE_QUERY));
+    proxy.set(Fault::DropAfter(BEFORE_SEARCH));
     let outcome = site.command("run", &config, &jane(), &[]).json();
     assert_eq!(
         outcome["status"], "created",
@@ -117,8 +125,8 @@ fn dropped_connection_before_write_fails_cleanly() {
     let proxy = FaultProxy::start(site.slapd.port()).expect("proxy");
     for method in ["compare-and-swap", "increment"] {
         let config = through_proxy(&site, &proxy, method);
-        // After the counter query, the next operation is the counter's modify.
-        proxy.set(Fault::DropAfter(BEFORE_QUERY + 1));
+        // The next operation is the counter's modify.
+        proxy.set(Fault::DropAfter(before_write_and_add(method).0));
         let output = site.command("run", &config, &jane(), &[]);
         let message = output.error(1);
         assert!(message.contains("serverDown (81)"), "{method}: {message}");
@@ -136,7 +144,7 @@ fn lost_reply_after_add_is_found_next_time() {
         let site = Site::new();
         let proxy = FaultProxy::start(site.slapd.port()).expect("proxy");
         let config = through_proxy(&site, &proxy, method);
-        proxy.set(Fault::StallAfter(BEFORE_ADD));
+        proxy.set(Fault::StallAfter(before_write_and_add(method).1));
         let output = site.command("run", &config, &jane(), &[]);
         let message = output.error(1);
         assert!(message.contains("adding"), "{method}: {message}");
@@ -187,6 +195,44 @@ object_attributes = { uid = "{name}", uidNumber = "{uidNumber}", gidNumber = "10
 dynamic_attributes = { name = "4", uidNumber = "2" }
 search_result_operations = { uidNumber = { action = "1", modify_dn = "COUNTER" } }
 "#;
+
+#[test]
+fn lost_reply_after_counter_move_skips_a_number() {
+    for method in ["compare-and-swap", "increment"] {
+        let site = Site::new();
+        let proxy = FaultProxy::start(site.slapd.port()).expect("proxy");
+        let config = through_proxy(&site, &proxy, method);
+        // The counter's modify reaches slapd, but its reply does not come back.
+        proxy.set(Fault::StallAfter(before_write_and_add(method).0));
+        let output = site.command("run", &config, &jane(), &[]);
+        let message = output.error(1);
+        assert!(message.contains("timeout (85)"), "{method}: {message}");
+        assert!(
+            message.contains("The counter may have moved"),
+            "{method}: {message}"
+        );
+        assert!(
+            site.slapd
+                .entries_of_class("posixAccount")
+                .expect("ldapsearch")
+                .is_empty(),
+            "{method}"
+        );
+        assert_eq!(
+            site.slapd.counter().expect("counter"),
+            COUNTER_START + 1,
+            "{method}: the number is skipped"
+        );
+
+        proxy.set(Fault::Pass);
+        let next = site.command("run", &config, &jane(), &[]).json();
+        assert_eq!(
+            values(&next, "uidNumber"),
+            vec![(COUNTER_START + 2).to_string()],
+            "{method}: no number twice"
+        );
+    }
+}
 
 #[test]
 fn missing_class_and_counter_write_nothing() {

@@ -67,6 +67,26 @@ def test_rust_and_python_rules_agree(ldap, slapd, make_spawner):
         assert str(rules) in str(failure.value)
 
 
+def test_built_in_rules_match_the_linked_default_component(ldap, slapd, make_spawner):
+    # Without LDAP.rules_component the hook applies its own copy of the default rules;
+    # naming the default component's file links it instead. Both must agree.
+    scenarios.person(ldap)
+    submitted = "/telephoneNumber=23012303403/SN=My Surname/CN=alice"
+    outcomes = {}
+    for label, rules in (("built-in", ""), ("linked", str(runtime.builtin_component(runtime.BUILTIN_RULES)))):
+        ldap.rules_component = rules
+        outcomes[label] = run(ensure_entry(make_spawner(f"alice-{label}", submitted)))
+        assert outcomes[label]["status"] == ("created" if label == "built-in" else "found"), label
+    assert outcomes["built-in"]["dn"] == outcomes["linked"]["dn"]
+    assert outcomes["built-in"]["attributes"] == outcomes["linked"]["attributes"]
+
+    for label, rules in (("built-in", ""), ("linked", str(runtime.builtin_component(runtime.BUILTIN_RULES)))):
+        ldap.rules_component = rules
+        with pytest.raises(LdapHookError, match="empty") as failure:
+            run(ensure_entry(make_spawner(f"bad-{label}", "/CN=")))
+        assert ("built-in DN rules" in str(failure.value)) == (label == "built-in"), str(failure.value)
+
+
 def test_compiled_component_comes_from_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LDAP_HOOKS_CACHE_DIR", str(tmp_path))
     folder = runtime.cache_folder()

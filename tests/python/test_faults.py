@@ -10,11 +10,14 @@ import scenarios
 from conftest import COUNTER_START
 from ldap_hooks import LdapHookError, ensure_entry, setup_ldap_entry_hook
 
-# Completed operations of a first spawn with the allocation scenario before its add:
-# bind, root DSE, subschema, uniqueness search, counter query and counter modify.
-BEFORE_ADD = 6
-# Completed operations before the counter query.
-BEFORE_QUERY = 4
+# Completed operations of a first spawn with the allocation scenario before its
+# uniqueness search: bind, root DSE and subschema.
+BEFORE_SEARCH = 3
+# Completed operations before the first write and before the add, by method.
+# Compare-and-swap reads the counter through the 0.1.2-style query first; increment
+# skips that query, because the increment returns the value.
+BEFORE_WRITE = {"compare-and-swap": 5, "increment": 4}
+BEFORE_ADD = {"compare-and-swap": 6, "increment": 5}
 
 
 def run(coroutine):
@@ -77,7 +80,7 @@ def test_wrong_credentials(ldap, slapd, make_spawner):
 @pytest.mark.parametrize("method", ["compare-and-swap", "increment"])
 def test_stall_mid_spawn_times_out(ldap, slapd, make_spawner, fault_proxy, method):
     through_proxy(ldap, fault_proxy, method)
-    fault_proxy.set(f"stall-after {BEFORE_QUERY}")
+    fault_proxy.set(f"stall-after {BEFORE_SEARCH}")
     with pytest.raises(LdapHookError, match="no answer within 1.0 s"):
         run(setup_ldap_entry_hook(jane(make_spawner)))
     assert_nothing_written(slapd, method)
@@ -90,7 +93,7 @@ def test_stall_mid_spawn_times_out(ldap, slapd, make_spawner, fault_proxy, metho
 
 def test_dropped_connection_before_search_recovers(ldap, slapd, make_spawner, fault_proxy):
     through_proxy(ldap, fault_proxy, "auto")
-    fault_proxy.set(f"drop-after {BEFORE_QUERY}")
+    fault_proxy.set(f"drop-after {BEFORE_SEARCH}")
     outcome = run(ensure_entry(jane(make_spawner)))
     assert outcome["status"] == "created"
     assert slapd.counter() == COUNTER_START + 1
@@ -99,7 +102,7 @@ def test_dropped_connection_before_search_recovers(ldap, slapd, make_spawner, fa
 @pytest.mark.parametrize("method", ["compare-and-swap", "increment"])
 def test_dropped_connection_before_write_fails_cleanly(ldap, slapd, make_spawner, fault_proxy, method):
     through_proxy(ldap, fault_proxy, method)
-    fault_proxy.set(f"drop-after {BEFORE_QUERY + 1}")
+    fault_proxy.set(f"drop-after {BEFORE_WRITE[method]}")
     with pytest.raises(LdapHookError, match="serverDown") as failure:
         run(setup_ldap_entry_hook(jane(make_spawner)))
     assert "no number is given out twice" in str(failure.value)
@@ -119,7 +122,7 @@ def test_restarted_server_reused_connection_recovers(ldap, slapd, make_spawner):
 @pytest.mark.parametrize("method", ["compare-and-swap", "increment"])
 def test_lost_reply_after_add_found_next_time(ldap, slapd, make_spawner, fault_proxy, method):
     through_proxy(ldap, fault_proxy, method)
-    fault_proxy.set(f"stall-after {BEFORE_ADD}")
+    fault_proxy.set(f"stall-after {BEFORE_ADD[method]}")
     with pytest.raises(LdapHookError) as failure:
         run(setup_ldap_entry_hook(jane(make_spawner)))
     assert "may have been written" in str(failure.value)
@@ -131,6 +134,21 @@ def test_lost_reply_after_add_found_next_time(ldap, slapd, make_spawner, fault_p
     assert outcome["attributes"]["uidNumber"] == [str(COUNTER_START + 1)]
     assert slapd.counter() == COUNTER_START + 1
     assert len(slapd.search("(objectClass=posixAccount)")) == 1
+
+
+@pytest.mark.parametrize("method", ["compare-and-swap", "increment"])
+def test_lost_reply_after_counter_move_skips_a_number(ldap, slapd, make_spawner, fault_proxy, method):
+    through_proxy(ldap, fault_proxy, method)
+    fault_proxy.set(f"stall-after {BEFORE_WRITE[method]}")
+    with pytest.raises(LdapHookError, match="The counter may have moved"):
+        run(setup_ldap_entry_hook(jane(make_spawner)))
+    assert slapd.search("(objectClass=posixAccount)") == []
+    assert slapd.counter() == COUNTER_START + 1, "the number is skipped"
+
+    fault_proxy.set("pass")
+    spawner = jane(make_spawner)
+    run(setup_ldap_entry_hook(spawner))
+    assert spawner.environment["NB_UID"] == str(COUNTER_START + 2), "no number is given out twice"
 
 
 def test_missing_class_writes_nothing(ldap, slapd, make_spawner):

@@ -83,8 +83,8 @@ pub struct Config {
     pub dynamic_attributes: Vec<(String, Source)>,
     pub queries: Vec<RawQuery>,
     pub operations: Vec<Operation>,
-    /// `set_spawner_attributes` as a JSON object whose strings are checked templates.
-    pub spawner_attributes: serde_json::Map<String, Value>,
+    /// `set_spawner_attributes` with every string parsed as a template.
+    pub spawner_attributes: Vec<(String, SpawnerValue)>,
     pub allocation_method: AllocationSetting,
 }
 
@@ -301,12 +301,22 @@ fn check_placeholders(
     Ok(())
 }
 
+/// A value of `set_spawner_attributes`, with its strings parsed once as templates.
+#[derive(Debug, Clone)]
+pub enum SpawnerValue {
+    Template(Template),
+    List(Vec<SpawnerValue>),
+    Map(Vec<(String, SpawnerValue)>),
+    /// A number, a boolean or null, passed on unchanged.
+    Plain(Value),
+}
+
 fn parse_spawner_attributes(
     text: &str,
     dynamic_attributes: &[(String, Source)],
-) -> Result<serde_json::Map<String, Value>, String> {
+) -> Result<Vec<(String, SpawnerValue)>, String> {
     if text.trim().is_empty() {
-        return Ok(serde_json::Map::new());
+        return Ok(Vec::new());
     }
     let value: Value = serde_json::from_str(text)
         .map_err(|error| format!("set_spawner_attributes is not valid JSON: {error}"))?;
@@ -315,98 +325,118 @@ fn parse_spawner_attributes(
             "set_spawner_attributes must be a dictionary of spawner attributes".to_string(),
         );
     };
-    for (key, value) in &map {
-        check_spawner_value(value, dynamic_attributes, key)?;
-    }
-    Ok(map)
+    map.into_iter()
+        .map(|(key, value)| {
+            let parsed = parse_spawner_value(value, dynamic_attributes, &format!("['{key}']"))?;
+            Ok((key, parsed))
+        })
+        .collect()
 }
 
-fn check_spawner_value(
-    value: &Value,
+fn parse_spawner_value(
+    value: Value,
     dynamic_attributes: &[(String, Source)],
-    key: &str,
-) -> Result<(), String> {
-    match value {
+    path: &str,
+) -> Result<SpawnerValue, String> {
+    Ok(match value {
         Value::String(text) => {
-            let template = Template::parse(text)
-                .map_err(|reason| format!("set_spawner_attributes['{key}']: {reason}"))?;
-            check_placeholders(&template, dynamic_attributes, "set_spawner_attributes", key)
+            let template = Template::parse(&text)
+                .map_err(|reason| format!("set_spawner_attributes{path}: {reason}"))?;
+            let key = path.trim_start_matches("['").trim_end_matches("']");
+            check_placeholders(&template, dynamic_attributes, "set_spawner_attributes", key)?;
+            SpawnerValue::Template(template)
         }
-        Value::Array(items) => items
-            .iter()
-            .try_for_each(|item| check_spawner_value(item, dynamic_attributes, key)),
-        Value::Object(map) => map.iter().try_for_each(|(inner, item)| {
-            check_spawner_value(item, dynamic_attributes, &format!("{key}']['{inner}"))
-        }),
-        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
-    }
+        Value::Array(items) => SpawnerValue::List(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| {
+                    parse_spawner_value(item, dynamic_attributes, &format!("{path}[{index}]"))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => SpawnerValue::Map(
+            map.into_iter()
+                .map(|(key, item)| {
+                    let parsed =
+                        parse_spawner_value(item, dynamic_attributes, &format!("{path}['{key}']"))?;
+                    Ok((key, parsed))
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        plain => SpawnerValue::Plain(plain),
+    })
 }
 
-/// Visits every template in `set_spawner_attributes`.
-pub fn spawner_templates(map: &serde_json::Map<String, Value>) -> Vec<Template> {
-    fn collect(value: &Value, out: &mut Vec<Template>) {
+/// Returns every template in `set_spawner_attributes`.
+pub fn spawner_templates(attributes: &[(String, SpawnerValue)]) -> Vec<&Template> {
+    fn collect<'a>(value: &'a SpawnerValue, out: &mut Vec<&'a Template>) {
         match value {
-            Value::String(text) => {
-                if let Ok(template) = Template::parse(text) {
-                    out.push(template);
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|item| collect(item, out)),
-            Value::Object(map) => map.values().for_each(|item| collect(item, out)),
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+            SpawnerValue::Template(template) => out.push(template),
+            SpawnerValue::List(items) => items.iter().for_each(|item| collect(item, out)),
+            SpawnerValue::Map(entries) => entries.iter().for_each(|(_, item)| collect(item, out)),
+            SpawnerValue::Plain(_) => {}
         }
     }
     let mut templates = Vec::new();
-    map.values()
-        .for_each(|value| collect(value, &mut templates));
+    attributes
+        .iter()
+        .for_each(|(_, value)| collect(value, &mut templates));
     templates
 }
 
 /// Fills every template in `set_spawner_attributes` with `lookup`. A string that is a
 /// single placeholder with several values becomes a JSON array.
 pub fn render_spawner_attributes(
-    map: &serde_json::Map<String, Value>,
+    attributes: &[(String, SpawnerValue)],
     lookup: &mut dyn FnMut(&str) -> Result<Vec<String>, String>,
 ) -> Result<serde_json::Map<String, Value>, String> {
     fn render(
-        value: &Value,
+        value: &SpawnerValue,
         lookup: &mut dyn FnMut(&str) -> Result<Vec<String>, String>,
-        path: &str,
+        path: &mut Vec<String>,
     ) -> Result<Value, String> {
         Ok(match value {
-            Value::String(text) => {
-                let template = Template::parse(text)
-                    .map_err(|reason| format!("set_spawner_attributes{path}: {reason}"))?;
-                let mut values = template
-                    .render(&mut *lookup)
-                    .map_err(|reason| format!("set_spawner_attributes{path}: {reason}"))?;
+            SpawnerValue::Template(template) => {
+                let mut values = template.render(&mut *lookup).map_err(|reason| {
+                    format!("set_spawner_attributes{}: {reason}", path.concat())
+                })?;
                 if values.len() == 1 {
                     Value::String(values.remove(0))
                 } else {
                     Value::Array(values.into_iter().map(Value::String).collect())
                 }
             }
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(index, item)| render(item, lookup, &format!("{path}[{index}]")))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(key, item)| {
-                        render(item, lookup, &format!("{path}['{key}']")).map(|v| (key.clone(), v))
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
-            other => other.clone(),
+            SpawnerValue::List(items) => {
+                let mut rendered = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    path.push(format!("[{index}]"));
+                    rendered.push(render(item, lookup, path)?);
+                    path.pop();
+                }
+                Value::Array(rendered)
+            }
+            SpawnerValue::Map(entries) => {
+                let mut rendered = serde_json::Map::new();
+                for (key, item) in entries {
+                    path.push(format!("['{key}']"));
+                    rendered.insert(key.clone(), render(item, lookup, path)?);
+                    path.pop();
+                }
+                Value::Object(rendered)
+            }
+            SpawnerValue::Plain(plain) => plain.clone(),
         })
     }
 
-    map.iter()
-        .map(|(key, value)| render(value, lookup, &format!("['{key}']")).map(|v| (key.clone(), v)))
-        .collect()
+    let mut path = Vec::new();
+    let mut rendered = serde_json::Map::new();
+    for (key, value) in attributes {
+        path.push(format!("['{key}']"));
+        rendered.insert(key.clone(), render(value, lookup, &mut path)?);
+        path.pop();
+    }
+    Ok(rendered)
 }
 
 #[cfg(test)]

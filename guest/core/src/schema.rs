@@ -8,6 +8,7 @@
 //! reads. A definition that cannot be read at all is left out.
 
 use crate::names;
+use std::collections::HashMap;
 
 /// The LDAP syntax OID of INTEGER (RFC 4517, section 3.3.16).
 pub const INTEGER_SYNTAX: &str = "1.3.6.1.4.1.1466.115.121.1.27";
@@ -74,12 +75,29 @@ impl Named for AttributeType {
     }
 }
 
-/// The object classes and attribute types of one subschema entry.
+/// The object classes and attribute types of one subschema entry, with indexes by
+/// lower-case name and OID, because the hook looks names up on every call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schema {
     pub subschema_dn: String,
     pub classes: Vec<ObjectClass>,
     pub attributes: Vec<AttributeType>,
+    class_index: HashMap<String, usize>,
+    attribute_index: HashMap<String, usize>,
+}
+
+/// Maps every lower-case name and OID of `definitions` to its position; the first
+/// definition with a name wins, as a linear search would find it.
+fn index<T: Named>(definitions: &[T]) -> HashMap<String, usize> {
+    let mut index = HashMap::new();
+    for (position, definition) in definitions.iter().enumerate() {
+        let keys =
+            std::iter::once(definition.oid()).chain(definition.names().iter().map(String::as_str));
+        for key in keys {
+            index.entry(key.to_ascii_lowercase()).or_insert(position);
+        }
+    }
+    index
 }
 
 impl Schema {
@@ -89,30 +107,34 @@ impl Schema {
         object_classes: &[String],
         attribute_types: &[String],
     ) -> Schema {
+        let classes: Vec<ObjectClass> = object_classes
+            .iter()
+            .filter_map(|text| parse_object_class(text))
+            .collect();
+        let attributes: Vec<AttributeType> = attribute_types
+            .iter()
+            .filter_map(|text| parse_attribute_type(text))
+            .collect();
         Schema {
             subschema_dn: subschema_dn.to_string(),
-            classes: object_classes
-                .iter()
-                .filter_map(|text| parse_object_class(text))
-                .collect(),
-            attributes: attribute_types
-                .iter()
-                .filter_map(|text| parse_attribute_type(text))
-                .collect(),
+            class_index: index(&classes),
+            attribute_index: index(&attributes),
+            classes,
+            attributes,
         }
     }
 
     /// Finds an object class by name or OID.
     pub fn class(&self, name: &str) -> Option<&ObjectClass> {
-        self.classes.iter().find(|class| class.is_named(name))
+        let position = self.class_index.get(&name.to_ascii_lowercase())?;
+        self.classes.get(*position)
     }
 
     /// Finds an attribute type by name or OID; options such as `;lang-de` are ignored.
     pub fn attribute(&self, description: &str) -> Option<&AttributeType> {
-        let name = names::attribute_type(description);
-        self.attributes
-            .iter()
-            .find(|attribute| attribute.is_named(name))
+        let name = names::attribute_type(description).to_ascii_lowercase();
+        let position = self.attribute_index.get(&name)?;
+        self.attributes.get(*position)
     }
 
     /// Returns the schema's own name for an object class, such as `inetOrgPerson` for

@@ -38,4 +38,7 @@ pub trait Rules {
 /// The host's log.
 pub trait Logger {
     fn log(&mut self, level: Level, message: &str);
+
+    /// Returns whether the host writes messages of `level`.
+    fn enabled(&mut self, level: Level) -> bool;
 }

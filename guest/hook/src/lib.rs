@@ -13,23 +13,29 @@ wit_bindgen::generate!({
 mod convert;
 
 use exports::ldap_hooks::hook::hook::{
-    CheckReport, Config, Context, Guest, HookError, Outcome, RunPlan,
+    CheckReport, Config, Context, Guest, HookError, Outcome, RuleSource, RunPlan,
 };
 use ldap_hooks::hook::{directory, dn_rules, logging};
+use ldap_hooks_core::config;
+use ldap_hooks_core::error::HookError as CoreError;
 use ldap_hooks_core::flow::{self, ServerCache, Services};
 use ldap_hooks_core::services;
 use ldap_hooks_core::types;
 use std::cell::RefCell;
 
+/// The maximum number of configurations that `configure` keeps; a host needs one per configuration.
+const MAX_CONFIGURATIONS: usize = 64;
+
 thread_local! {
     static SERVERS: RefCell<ServerCache> = RefCell::new(ServerCache::default());
+    static CONFIGURATIONS: RefCell<Vec<(config::Config, RuleSource)>> = const { RefCell::new(Vec::new()) };
 }
 
 struct Hook;
 
 impl Guest for Hook {
     fn run(config: Config, context: Context) -> Result<Outcome, HookError> {
-        with_services(|services, cache| {
+        with_services(&mut ImportedRules, |services, cache| {
             flow::run(
                 convert::config(config),
                 convert::context(context),
@@ -41,8 +47,45 @@ impl Guest for Hook {
         .map_err(convert::error)
     }
 
+    fn configure(config: Config, rules: RuleSource) -> Result<u32, HookError> {
+        let config = config::validate(convert::config(config))
+            .map_err(|reason| convert::error(CoreError::config(reason)))?;
+        CONFIGURATIONS.with(|configurations| {
+            let mut configurations = configurations.borrow_mut();
+            if configurations.len() == MAX_CONFIGURATIONS {
+                return Err(convert::error(CoreError::config(format!(
+                    "this instance already keeps {MAX_CONFIGURATIONS} configurations; create a new instance"
+                ))));
+            }
+            configurations.push((config, rules));
+            Ok((configurations.len() - 1) as u32)
+        })
+    }
+
+    fn run_configured(handle: u32, context: Context) -> Result<Outcome, HookError> {
+        CONFIGURATIONS.with(|configurations| {
+            let configurations = configurations.borrow();
+            let Some((config, rules)) = configurations.get(handle as usize) else {
+                return Err(convert::error(CoreError::config(format!(
+                    "no configuration has the handle {handle}; call configure first"
+                ))));
+            };
+            let context = convert::context(context);
+            match rules {
+                RuleSource::Linked => with_services(&mut ImportedRules, |services, cache| {
+                    flow::run_with(config, context, services, cache)
+                }),
+                RuleSource::BuiltIn => with_services(&mut BuiltInRules, |services, cache| {
+                    flow::run_with(config, context, services, cache)
+                }),
+            }
+            .map(convert::outcome)
+            .map_err(convert::error)
+        })
+    }
+
     fn plan(config: Config, context: Context) -> Result<RunPlan, HookError> {
-        with_services(|services, cache| {
+        with_services(&mut ImportedRules, |services, cache| {
             flow::plan(
                 convert::config(config),
                 convert::context(context),
@@ -55,19 +98,23 @@ impl Guest for Hook {
     }
 
     fn check(config: Config) -> Result<CheckReport, HookError> {
-        with_services(|services, cache| flow::check(convert::config(config), services, cache))
-            .map(convert::check_report)
-            .map_err(convert::error)
+        with_services(&mut ImportedRules, |services, cache| {
+            flow::check(convert::config(config), services, cache)
+        })
+        .map(convert::check_report)
+        .map_err(convert::error)
     }
 }
 
-fn with_services<T>(call: impl FnOnce(Services<'_>, &mut ServerCache) -> T) -> T {
+fn with_services<T>(
+    rules: &mut dyn services::Rules,
+    call: impl FnOnce(Services<'_>, &mut ServerCache) -> T,
+) -> T {
     let mut directory = ImportedDirectory;
-    let mut rules = ImportedRules;
     let mut log = ImportedLog;
     let services = Services {
         directory: &mut directory,
-        rules: &mut rules,
+        rules,
         log: &mut log,
     };
     SERVERS.with(|cache| call(services, &mut cache.borrow_mut()))
@@ -132,12 +179,30 @@ impl services::Rules for ImportedRules {
     }
 }
 
+/// The default rules compiled into the hook, for hosts that link the default rule
+/// component anyway: the same code without the call into another component.
+struct BuiltInRules;
+
+impl services::Rules for BuiltInRules {
+    fn parse(
+        &mut self,
+        submitted: &str,
+        options: &types::RuleOptions,
+    ) -> Result<types::ParsedName, String> {
+        ldap_hooks_core::rules::parse(submitted, options)
+    }
+}
+
 /// The host's `logging` import.
 struct ImportedLog;
 
 impl services::Logger for ImportedLog {
     fn log(&mut self, level: types::Level, message: &str) {
         logging::log(convert::level(level), message);
+    }
+
+    fn enabled(&mut self, level: types::Level) -> bool {
+        logging::enabled(convert::level(level))
     }
 }
 

@@ -53,6 +53,15 @@ BUILTIN_RULES = "ldap_hooks_default_rules.wasm"
 
 _LOG = logging.getLogger("ldap_hooks")
 
+# Python logging levels of the WIT log levels; Python has no level below debug.
+_LOG_LEVELS = {
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+    "trace": logging.DEBUG,
+}
+
 
 class _ThreadLocalSet:
     """A set with one content per thread, in the shape that wasmtime-py uses."""
@@ -206,7 +215,7 @@ class Components:
     """The engine with the compiled and checked hook and rule components."""
 
     _lock = threading.Lock()
-    _loaded: Dict[Tuple[str, str, Limits], "Components"] = {}
+    _loaded: Dict[Tuple[str, str, bool, Limits], "Components"] = {}
 
     def __init__(self, hook_path: Path, rules_path: Path, limits: Limits, builtin_rules: bool):
         config = wasmtime.Config()
@@ -216,6 +225,9 @@ class Components:
         folder = cache_folder()
         self.hook_name = f"the hook component {hook_path}"
         self.rules_name = "the built-in DN rules" if builtin_rules else f"the DN-rule component {rules_path}"
+        # The hook carries a copy of the default rules. Using it saves a call into the
+        # rule component, which costs more in wasmtime-py than the rules themselves.
+        self.rule_source = "built-in" if builtin_rules else "linked"
         self.hook = compile_component(self.engine, hook_path, folder)
         self.rules = compile_component(self.engine, rules_path, folder)
         check_world(self.engine, self.hook, self.hook_name, "entry-hook", HOOK_INTERFACE, HOOK_IMPORTS)
@@ -226,10 +238,11 @@ class Components:
              limits: Limits = Limits()) -> "Components":
         hook = Path(hook_path) if hook_path else builtin_component(BUILTIN_HOOK)
         rules = Path(rules_path) if rules_path else builtin_component(BUILTIN_RULES)
-        key = (str(hook), str(rules), limits)
+        builtin_rules = not rules_path
+        key = (str(hook), str(rules), builtin_rules, limits)
         with cls._lock:
             if key not in cls._loaded:
-                cls._loaded[key] = cls(hook, rules, limits, builtin_rules=not rules_path)
+                cls._loaded[key] = cls(hook, rules, limits, builtin_rules=builtin_rules)
             return cls._loaded[key]
 
 
@@ -300,6 +313,8 @@ class Worker:
         self._linker = self._hook_linker()
         self._hook: Optional[Tuple[Sandbox, Dict[str, wc.Func]]] = None
         self._rules: Optional[Tuple[Sandbox, wc.Func]] = None
+        #: Handles from `configure` in the current hook instance, by configuration digest.
+        self._handles: Dict[str, int] = {}
 
     @property
     def rules_name(self) -> str:
@@ -326,6 +341,19 @@ class Worker:
         finally:
             self._log = _LOG
 
+    def run(self, config: Any, config_key: str, context: Any, log: Optional[logging.Logger] = None) -> Any:
+        """Run the hook for `context`, handing the configuration to the instance once
+        with `configure` and then only its handle. Returns a Variant like `call`."""
+        if self._hook is None:
+            self._handles = {}
+        handle = self._handles.get(config_key)
+        if handle is None:
+            configured = self.call("configure", config, self.components.rule_source, log=log)
+            if not isinstance(configured, int):
+                return wc.Variant("err", configured)
+            handle = self._handles[config_key] = configured
+        return self.call("run-configured", handle, context, log=log)
+
     def _instantiate_hook(self) -> Tuple[Sandbox, Dict[str, wc.Func]]:
         name = self.components.hook_name
         sandbox = Sandbox(self.components.engine, self.components.limits, name)
@@ -333,7 +361,15 @@ class Worker:
             instance = self._linker.instantiate(sandbox.store, self.components.hook)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
             raise LdapHookError(f"{sandbox.explain(error)} while starting up", "internal") from None
-        functions = _exports(sandbox.store, instance, HOOK_INTERFACE, ("run", "plan", "check"), name, "entry-hook")
+        functions = _exports(
+            sandbox.store,
+            instance,
+            HOOK_INTERFACE,
+            ("run", "plan", "check", "configure", "run-configured"),
+            name,
+            "entry-hook",
+        )
+        self._handles = {}
         return sandbox, functions
 
     def _instantiate_rules(self) -> Tuple[Sandbox, wc.Func]:
@@ -358,6 +394,7 @@ class Worker:
                 directory.add_func("modify", self._modify)
             with root.add_instance(LOGGING_INTERFACE) as logging_instance:
                 logging_instance.add_func("log", self._log_message)
+                logging_instance.add_func("enabled", self._log_enabled)
             with root.add_instance(RULES_INTERFACE) as rules:
                 rules.add_func("parse", self._parse)
         return linker
@@ -408,6 +445,12 @@ class Worker:
             method("ldap-hooks: %s", message)
         except Exception:  # noqa: BLE001 - a broken log handler must not trap the guest
             pass
+
+    def _log_enabled(self, _store: Any, level: str) -> bool:
+        try:
+            return bool(self._log.isEnabledFor(_LOG_LEVELS.get(level, logging.INFO)))
+        except Exception:  # noqa: BLE001 - a broken logger must not trap the guest
+            return False
 
     def _parse(self, _store: Any, submitted: str, options: Any) -> Any:
         sandbox = None

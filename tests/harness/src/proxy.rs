@@ -15,7 +15,6 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
 
 /// What the proxy does to the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,8 +192,8 @@ fn forward(message: &[u8], to: &mut TcpStream, state: &Mutex<State>) -> bool {
         if let Fault::DropAfter(limit) = guard.fault
             && guard.completed >= limit
         {
-            // Give the client a moment to read the reply, then cut every connection.
-            thread::sleep(Duration::from_millis(20));
+            // Cut every connection at once, so that no later request reaches slapd. The
+            // reply already written still reaches the client before the end of stream.
             for connection in guard.connections.drain(..) {
                 let _ = connection.shutdown(Shutdown::Both);
             }

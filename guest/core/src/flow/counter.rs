@@ -69,7 +69,7 @@ pub(super) struct Taken {
     pub(super) value: i64,
 }
 
-impl Hook<'_, '_> {
+impl Hook<'_, '_, '_> {
     /// Chooses the allocation method for this server.
     pub(super) fn allocation_method(
         &self,
@@ -185,14 +185,13 @@ impl Hook<'_, '_> {
             ) {
                 Ok(_) => return Ok((current, next)),
                 Err(error) if error.code == result_code::NO_SUCH_ATTRIBUTE => {
-                    self.log(
-                        Level::Debug,
-                        &format!(
+                    self.debug(|| {
+                        format!(
                             "the counter {} {} moved from {current} before attempt {attempt}; \
                              reading it again",
                             operation.counter_dn, operation.attribute
-                        ),
-                    );
+                        )
+                    });
                     std::thread::sleep(backoff(attempt));
                     current = self.read_counter(operation)?;
                 }

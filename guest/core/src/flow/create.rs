@@ -58,7 +58,7 @@ fn entry_attributes(classes: &[String], attributes: &[(String, Vec<String>)]) ->
     all
 }
 
-impl Hook<'_, '_> {
+impl Hook<'_, '_, '_> {
     /// Checks and assembles a new entry without writing anything.
     pub(super) fn prepare_new(
         &mut self,
@@ -81,6 +81,19 @@ impl Hook<'_, '_> {
         let mut query_entries: Vec<Entry> = Vec::new();
         for (index, query) in self.config.queries.clone().iter().enumerate() {
             let purpose = format!("search_attribute_queries[{index}]");
+            // A 0.1.2-style query that only reads a counter's value is not needed when
+            // the counter is incremented, because the increment returns the value.
+            let only_counters = !query.attributes.is_empty()
+                && query
+                    .attributes
+                    .iter()
+                    .all(|attribute| self.config.operation_for(attribute).is_some());
+            if only_counters && method == Method::Increment && !self.planning {
+                self.debug(|| {
+                    format!("skipping {purpose}: the increment returns the counter's value")
+                });
+                continue;
+            }
             let attributes = if query.attributes.is_empty() {
                 vec!["*".to_string()]
             } else {
@@ -261,7 +274,7 @@ impl Hook<'_, '_> {
             &["1.1".to_string()],
         ) {
             Ok(entries) if entries.is_empty() => Ok(()),
-            Ok(_) => Err(taken_dn(dn, &self.config)),
+            Ok(_) => Err(taken_dn(dn, self.config)),
             Err(error) if error.code == result_code::NO_SUCH_OBJECT => Ok(()),
             Err(error) if error.code == result_code::INVALID_DN_SYNTAX => {
                 Err(invalid_dn(dn, error))
@@ -379,7 +392,7 @@ impl Hook<'_, '_> {
         let note = self.release(taken);
         let failure = match error.code {
             result_code::ENTRY_ALREADY_EXISTS => {
-                let mut exists = taken_dn(dn, &self.config);
+                let mut exists = taken_dn(dn, self.config);
                 exists.ldap = Some(error);
                 exists
             }

@@ -10,7 +10,7 @@ use crate::filter;
 use crate::limits;
 use crate::schema::Schema;
 use crate::sources::{Source, Values};
-use crate::types::{AttributeValue, Entry, ParsedName, Scope};
+use crate::types::{AttributeValue, ParsedName, Scope};
 use std::sync::Arc;
 
 /// The result of the preparation: an existing entry or a checked new one.
@@ -19,13 +19,14 @@ pub(super) enum Prepared {
     New(NewEntry),
 }
 
-/// An existing entry with the values for its templates.
+/// An existing entry: its DN, and the values for its templates, whose directory
+/// source holds the entry's attributes.
 pub(super) struct Found {
-    pub(super) entry: Entry,
+    pub(super) dn: String,
     pub(super) values: Values,
 }
 
-impl Hook<'_, '_> {
+impl Hook<'_, '_, '_> {
     /// Everything up to the first write.
     pub(super) fn prepare(&mut self, raw_context: RawContext) -> Result<Prepared, HookError> {
         let context = context::read(raw_context).map_err(HookError::input)?;
@@ -98,8 +99,11 @@ impl Hook<'_, '_> {
         }
         if let Some(entry) = matches.pop() {
             let mut values = values;
-            values.directory = Some(entry.attributes.clone());
-            return Ok(Prepared::Found(Found { entry, values }));
+            values.directory = Some(entry.attributes);
+            return Ok(Prepared::Found(Found {
+                dn: entry.dn,
+                values,
+            }));
         }
 
         self.prepare_new(context, parsed, classes, values, Arc::clone(&info))

@@ -102,7 +102,18 @@ pub fn run(
     services: Services<'_>,
     cache: &mut ServerCache,
 ) -> Result<Outcome, HookError> {
-    let mut hook = Hook::new(raw_config, services, cache)?;
+    let config = config::validate(raw_config).map_err(HookError::config)?;
+    run_with(&config, raw_context, services, cache)
+}
+
+/// Does what [`run`] does, with a configuration that was checked before.
+pub fn run_with(
+    config: &Config,
+    raw_context: RawContext,
+    services: Services<'_>,
+    cache: &mut ServerCache,
+) -> Result<Outcome, HookError> {
+    let mut hook = Hook::new(config, services, cache);
     match hook.prepare(raw_context)? {
         Prepared::Found(found) => Ok(hook.found_outcome(found)?),
         Prepared::New(new) => hook.create(new),
@@ -116,7 +127,8 @@ pub fn plan(
     services: Services<'_>,
     cache: &mut ServerCache,
 ) -> Result<Plan, HookError> {
-    let mut hook = Hook::new(raw_config, services, cache)?;
+    let config = config::validate(raw_config).map_err(HookError::config)?;
+    let mut hook = Hook::new(&config, services, cache);
     hook.planning = true;
     let prepared = hook.prepare(raw_context)?;
     let (dn, status, entry, counters, spawner_updates) = match prepared {
@@ -165,7 +177,8 @@ pub fn check(
     services: Services<'_>,
     cache: &mut ServerCache,
 ) -> Result<CheckReport, HookError> {
-    let mut hook = Hook::new(raw_config, services, cache)?;
+    let config = config::validate(raw_config).map_err(HookError::config)?;
+    let mut hook = Hook::new(&config, services, cache);
     let info = hook.server_info()?;
     let schema = &info.schema;
     let server = hook.config.server.clone();
@@ -207,33 +220,40 @@ pub fn check(
 }
 
 /// The state of one run.
-struct Hook<'a, 'c> {
-    config: Config,
+struct Hook<'a, 'c, 'k> {
+    config: &'k Config,
     services: Services<'a>,
     cache: &'c mut ServerCache,
     searches: Vec<PlannedSearch>,
     /// Set by `plan`: read what a plan reports and never write.
     planning: bool,
+    /// Whether the host writes debug messages, asked once per run.
+    debug: bool,
 }
 
-impl<'a, 'c> Hook<'a, 'c> {
-    fn new(
-        raw_config: RawConfig,
-        services: Services<'a>,
-        cache: &'c mut ServerCache,
-    ) -> Result<Self, HookError> {
-        let config = config::validate(raw_config).map_err(HookError::config)?;
-        Ok(Hook {
+impl<'a, 'c, 'k> Hook<'a, 'c, 'k> {
+    fn new(config: &'k Config, services: Services<'a>, cache: &'c mut ServerCache) -> Self {
+        let debug = services.log.enabled(Level::Debug);
+        Hook {
             config,
             services,
             cache,
             searches: Vec::new(),
             planning: false,
-        })
+            debug,
+        }
     }
 
     fn log(&mut self, level: Level, message: &str) {
         self.services.log.log(level, message);
+    }
+
+    /// Logs a debug message, building it only when the host writes debug messages.
+    fn debug(&mut self, message: impl FnOnce() -> String) {
+        if self.debug {
+            let message = message();
+            self.services.log.log(Level::Debug, &message);
+        }
     }
 
     /// Runs a search and records it for the plan.
@@ -245,19 +265,20 @@ impl<'a, 'c> Hook<'a, 'c> {
         filter: &str,
         attributes: &[String],
     ) -> Result<Vec<Entry>, LdapError> {
-        self.log(
-            Level::Debug,
-            &format!(
+        self.debug(|| {
+            format!(
                 "searching {base} ({}) with {filter} for {purpose}",
                 scope.as_str()
-            ),
-        );
-        self.searches.push(PlannedSearch {
-            purpose: purpose.to_string(),
-            base: base.to_string(),
-            scope,
-            filter: filter.to_string(),
+            )
         });
+        if self.planning {
+            self.searches.push(PlannedSearch {
+                purpose: purpose.to_string(),
+                base: base.to_string(),
+                scope,
+                filter: filter.to_string(),
+            });
+        }
         self.services
             .directory
             .search(base, scope, filter, attributes)
@@ -276,16 +297,16 @@ impl<'a, 'c> Hook<'a, 'c> {
             .map_err(HookError::input)
     }
 
-    fn found_outcome(&mut self, found: Found) -> Result<Outcome, HookError> {
+    fn found_outcome(&mut self, mut found: Found) -> Result<Outcome, HookError> {
         let spawner_updates = self.spawner_updates(&found.values)?;
         self.log(
             Level::Info,
-            &format!("found the existing entry {}", found.entry.dn),
+            &format!("found the existing entry {}", found.dn),
         );
         Ok(Outcome {
-            dn: found.entry.dn,
+            dn: found.dn,
             status: Status::Found,
-            attributes: found.entry.attributes,
+            attributes: found.values.directory.take().unwrap_or_default(),
             spawner_updates,
             allocations: Vec::new(),
         })

@@ -5,7 +5,7 @@ use super::Hook;
 use crate::error::HookError;
 use crate::filter;
 use crate::schema::Schema;
-use crate::types::{Level, Scope};
+use crate::types::Scope;
 use std::sync::Arc;
 
 /// The feature OID of Modify-Increment (RFC 4525).
@@ -44,7 +44,7 @@ impl ServerCache {
     }
 }
 
-impl Hook<'_, '_> {
+impl Hook<'_, '_, '_> {
     /// Reads the root DSE and the subschema entry it names, once per server.
     pub(super) fn server_info(&mut self) -> Result<Arc<ServerInfo>, HookError> {
         let server = self.config.server.clone();
@@ -112,9 +112,8 @@ impl Hook<'_, '_> {
                  could be read"
             )));
         }
-        self.log(
-            Level::Debug,
-            &format!(
+        self.debug(|| {
+            format!(
                 "read {} object classes and {} attribute types from {subschema_dn}; \
                  Modify-Increment {}, Post-Read {}",
                 schema.classes.len(),
@@ -129,8 +128,8 @@ impl Hook<'_, '_> {
                 } else {
                     "not advertised"
                 },
-            ),
-        );
+            )
+        });
 
         let info = Arc::new(ServerInfo {
             schema,

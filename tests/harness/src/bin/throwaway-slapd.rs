@@ -3,8 +3,9 @@
 //! `--tls` adds StartTLS and an ldaps:// port with a certificate from a throwaway CA.
 //!
 //! `throwaway-slapd -- COMMAND ARGS...` runs the command with `LDAP_URL`,
-//! `LDAP_BASE_DN`, `LDAP_ADMIN_DN` and `LDAP_ADMIN_PASSWORD` set, then removes the
-//! server and exits with the command's status.
+//! `LDAP_BASE_DN`, `LDAP_ADMIN_DN`, `LDAP_ADMIN_PASSWORD` and `LDAP_SLAPD_DIRECTORY`
+//! (the folder with slapd.log) set, then removes the server and exits with the
+//! command's status.
 //!
 //! Without a command it prints those values as one JSON line and keeps the server
 //! until its standard input closes, which lets a test fixture own the server. Lines
@@ -93,6 +94,7 @@ fn run() -> Result<ExitCode> {
         .env("LDAP_BASE_DN", BASE_DN)
         .env("LDAP_ADMIN_DN", ADMIN_DN)
         .env("LDAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("LDAP_SLAPD_DIRECTORY", slapd.directory())
         .status()
         .with_context(|| format!("running {}", command[0]))?;
     drop(slapd);
