@@ -10,8 +10,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Dict, List, Optional, Tuple
 
 from traitlets.config import Configurable
@@ -26,31 +27,112 @@ from .runtime import Components, Worker
 _LOG = logging.getLogger("ldap_hooks")
 
 
+class _Threads:
+    """Up to `size` threads that run submitted calls.
+
+    A thread counts itself idle before it publishes a result, so a spawn that follows
+    another reuses its thread instead of starting a new one, which would open a new
+    connection and read the schema again. (ThreadPoolExecutor marks a thread idle only
+    after the result is out, so sequential calls can start threads they do not need.)
+    """
+
+    def __init__(self, size: int, name: str):
+        self._size = size
+        self._name = name
+        self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        #: Threads waiting for a job that no submitted job has claimed yet.
+        self._free = 0
+        #: Jobs that wait for a busy thread because every thread is busy.
+        self._backlog = 0
+        self._threads: List[threading.Thread] = []
+        self._closed = False
+
+    def submit(self, function: Any, *arguments: Any) -> "Future[Any]":
+        future: "Future[Any]" = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the ldap-hooks worker threads have been shut down")
+            if self._free > 0:
+                self._free -= 1
+            elif len(self._threads) < self._size:
+                thread = threading.Thread(
+                    target=self._loop, name=f"{self._name}-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+            else:
+                self._backlog += 1
+            self._jobs.put((future, function, arguments))
+        return future
+
+    def _finished(self) -> None:
+        with self._lock:
+            if self._backlog > 0:
+                self._backlog -= 1
+            else:
+                self._free += 1
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, function, arguments = job
+            if not future.set_running_or_notify_cancel():
+                self._finished()
+                continue
+            try:
+                result = function(*arguments)
+            except BaseException as error:  # noqa: BLE001 - handed to the awaiting spawn
+                self._finished()
+                future.set_exception(error)
+            else:
+                self._finished()
+                future.set_result(result)
+
+    def shutdown(self) -> None:
+        """Let the threads finish their calls and stop."""
+        with self._lock:
+            self._closed = True
+            for _ in self._threads:
+                self._jobs.put(None)
+
+
 class Pool:
     """Worker threads with their components and connections, for one configuration."""
 
     def __init__(self, connection: settings_module.Connection, threads: int, components: Components):
         self.connection = connection
         self.components = components
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ldap-hooks")
+        self.threads = _Threads(threads, "ldap-hooks")
         self._local = threading.local()
+        self._workers: List[Worker] = []
+        self._workers_lock = threading.Lock()
 
     def _worker(self) -> Worker:
         worker = getattr(self._local, "worker", None)
         if worker is None:
             worker = Worker(self.components, Directory(self.connection))
             self._local.worker = worker
+            with self._workers_lock:
+                self._workers.append(worker)
         return worker
 
-    def call_in_thread(self, name: str, arguments: Tuple[Any, ...], log: logging.Logger) -> Any:
-        return self._worker().call(name, *arguments, log=log)
+    def operations(self) -> int:
+        """Return the number of LDAP operations the pool's connections have sent."""
+        with self._workers_lock:
+            return sum(worker.directory.operations for worker in self._workers)
 
-    async def call(self, name: str, arguments: Tuple[Any, ...], log: logging.Logger) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.call_in_thread, name, arguments, log)
+    def _run_in_thread(self, settings: settings_module.Settings, context: Any, log: logging.Logger) -> Any:
+        return self._worker().run(settings.hook_config, settings.hook_key, context, log=log)
+
+    async def run(self, settings: settings_module.Settings, context: Any, log: logging.Logger) -> Any:
+        """Run the hook in a worker thread; the event loop only waits."""
+        return await asyncio.wrap_future(self.threads.submit(self._run_in_thread, settings, context, log))
 
     def shutdown(self) -> None:
-        self.executor.shutdown(wait=False)
+        self.threads.shutdown()
 
 
 _pools_lock = threading.Lock()
@@ -220,14 +302,14 @@ async def ensure_entry(spawner: Any) -> Dict[str, Any]:
     changed."""
     log = _logger(spawner)
     options = _options(spawner)
-    settings = settings_module.read(options)
+    settings = settings_module.read_cached(options)
     if getattr(options, "ssl_cert_path", None):
         log.warning(
             "ldap-hooks: LDAP.ssl_cert_path is accepted for compatibility and not used; set LDAP.tls_ca_file"
         )
     context = build_context(spawner, settings)
     pool = get_pool(settings, log)
-    result = await pool.call("run", (settings.hook_config, context), log)
+    result = await pool.run(settings, context, log)
     if result.tag != "ok":
         _raise_hook_error(result.payload, pool.components.rules_name)
     return outcome_to_dict(result.payload)

@@ -6,6 +6,9 @@ the values (sources, actions, templates, filters) is checked by the hook compone
 the same way for both hosts.
 """
 
+import copy
+import json
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -40,6 +43,8 @@ class Settings:
     connection: Connection
     #: The WIT `config` record for the hook component.
     hook_config: Any
+    #: A digest of the hook configuration, to reuse what `configure` checked.
+    hook_key: str
     submit_path: str
     spawner_attributes: Tuple[str, ...]
     user_attributes: Tuple[str, ...]
@@ -201,12 +206,24 @@ def _operations(ldap: LDAP) -> List[Any]:
 
 
 def _json(value: Any, name: str) -> str:
-    import json
-
     try:
         return json.dumps(value)
     except (TypeError, ValueError) as error:
         raise ConfigurationError(f"LDAP.{name} must contain only dicts, lists, strings and numbers: {error}") from None
+
+
+def _digest(value: Any) -> str:
+    """Hash a record with its nested records and lists, in field order."""
+    import hashlib
+
+    def plain(item: Any) -> Any:
+        if isinstance(item, (list, tuple)):
+            return [plain(element) for element in item]
+        if hasattr(item, "__dict__"):
+            return {name: plain(field) for name, field in vars(item).items()}
+        return item
+
+    return hashlib.sha256(json.dumps(plain(value), sort_keys=True).encode()).hexdigest()
 
 
 def read(ldap: LDAP) -> Settings:
@@ -283,6 +300,7 @@ def read(ldap: LDAP) -> Settings:
     return Settings(
         connection=connection,
         hook_config=hook_config,
+        hook_key=_digest(hook_config),
         submit_path=submit_path,
         spawner_attributes=tuple(name for name, source in dynamic if source in ("3", "SPAWNER_ATTRIBUTE")),
         user_attributes=tuple(name for name, source in dynamic if source in ("4", "SPAWNER_USER_ATTRIBUTE")),
@@ -291,3 +309,54 @@ def read(ldap: LDAP) -> Settings:
         rules_component=_string(ldap, "rules_component") or None,
         hook_component=_string(ldap, "hook_component") or None,
     )
+
+
+class _Recording:
+    """Passes attribute reads on to an object and notes the names read."""
+
+    def __init__(self, target: Any):
+        self._target = target
+        self.names: List[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.names.append(name)
+        return getattr(self._target, name)
+
+
+class _Missing:
+    """Stands for an option that is not set; survives deepcopy as itself."""
+
+    def __deepcopy__(self, memo: Any) -> "_Missing":
+        return self
+
+
+_MISSING = _Missing()
+_cache_lock = threading.Lock()
+_cached: Optional[Tuple[Tuple[str, ...], Tuple[Any, ...], Settings]] = None
+
+
+def _snapshot(ldap: Any, names: Tuple[str, ...]) -> Tuple[Any, ...]:
+    return tuple(getattr(ldap, name, _MISSING) for name in names)
+
+
+def read_cached(ldap: LDAP) -> Settings:
+    """Like `read`, but return the previous Settings while every option that `read`
+    looked at still has an equal value. A spawn then costs a comparison of the option
+    values instead of checking and converting all of them again."""
+    global _cached
+    cached = _cached
+    if cached is not None:
+        names, snapshot, settings = cached
+        if _snapshot(ldap, names) == snapshot:
+            return settings
+    recording = _Recording(ldap)
+    settings = read(recording)  # type: ignore[arg-type]
+    names = tuple(dict.fromkeys(recording.names))
+    try:
+        # A copy, so that a later change to a mutable option value is noticed.
+        snapshot = copy.deepcopy(_snapshot(ldap, names))
+    except Exception:  # noqa: BLE001 - an option that cannot be copied is read every time
+        return settings
+    with _cache_lock:
+        _cached = (names, snapshot, settings)
+    return settings
