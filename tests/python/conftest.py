@@ -183,6 +183,10 @@ def ldap(slapd):
     LDAP.user = slapd.admin_dn
     LDAP.password = slapd.admin_password
     LDAP.base_dn = slapd.base_dn
+    # Hooks run in the test's process, so that the fault tests' operation counts see
+    # one connection. test_processes.py and the JupyterHub tests cover the worker
+    # processes, which are on by default.
+    LDAP.worker_processes = False
     yield LDAP
     for name in OPTION_NAMES:
         if name in saved:

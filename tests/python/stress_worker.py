@@ -19,6 +19,9 @@ async def main() -> None:
     scenarios.allocation(LDAP)
     LDAP.allocation_method = method
     LDAP.worker_threads = hooks
+    # The race is between connections, so threads are enough; a child process per
+    # thread would start a hundred interpreters across the stress processes.
+    LDAP.worker_processes = False
 
     spawners = [
         Spawner(User(f"p{process}u{index}"), user_options={"CERT": f"/C=DK/CN=User p{process}u{index}"})

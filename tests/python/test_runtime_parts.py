@@ -1,12 +1,16 @@
-"""The worker threads and the settings cache of the Python host; no server needed."""
+"""The worker threads, the options cache and the settings cache of the Python host;
+no server needed."""
 
 import threading
 import time
 
 import pytest
 
-from conftest import OPTION_NAMES
+from traitlets.config import Config
+
+from conftest import OPTION_NAMES, Spawner, User
 from ldap_hooks import LDAP
+from ldap_hooks import hook as hook_module
 from ldap_hooks import settings as settings_module
 from ldap_hooks.errors import ConfigurationError
 from ldap_hooks.hook import _Threads
@@ -94,3 +98,20 @@ def test_settings_cache_rejects_bad_option(options):
     LDAP.worker_threads = 0
     with pytest.raises(ConfigurationError, match="LDAP.worker_threads is 0"):
         settings_module.read_cached(LDAP())
+
+
+def test_options_reused_for_unchanged_config():
+    config = Config()
+    config.LDAP.base_dn = "dc=first,dc=org"
+    first = hook_module._options(Spawner(User("alice"), config=config))
+    second = hook_module._options(Spawner(User("bob"), config=config))
+    assert second is first
+    assert second.base_dn == "dc=first,dc=org"
+
+
+def test_options_follow_config_changed_in_place():
+    config = Config()
+    config.LDAP.base_dn = "dc=first,dc=org"
+    assert hook_module._options(Spawner(User("alice"), config=config)).base_dn == "dc=first,dc=org"
+    config.LDAP.base_dn = "dc=second,dc=org"
+    assert hook_module._options(Spawner(User("alice"), config=config)).base_dn == "dc=second,dc=org"

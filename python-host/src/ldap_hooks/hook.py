@@ -7,13 +7,15 @@ never returns False to signal a failure.
 """
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
 import queue
+import sys
 import threading
 from concurrent.futures import Future
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from traitlets.config import Configurable
 
@@ -21,6 +23,7 @@ from . import settings as settings_module
 from .directory import Directory
 from .errors import LdapHookError
 from .options import LDAP
+from .processes import NotSent, WorkerProcess
 from .records import field, record
 from .runtime import Components, Worker
 
@@ -36,9 +39,10 @@ class _Threads:
     after the result is out, so sequential calls can start threads they do not need.)
     """
 
-    def __init__(self, size: int, name: str):
+    def __init__(self, size: int, name: str, on_exit: Optional[Callable[[], None]] = None):
         self._size = size
         self._name = name
+        self._on_exit = on_exit
         self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
         self._lock = threading.Lock()
         #: Threads waiting for a job that no submitted job has claimed yet.
@@ -77,6 +81,8 @@ class _Threads:
         while True:
             job = self._jobs.get()
             if job is None:
+                if self._on_exit is not None:
+                    self._on_exit()
                 return
             future, function, arguments = job
             if not future.set_running_or_notify_cancel():
@@ -100,39 +106,133 @@ class _Threads:
 
 
 class Pool:
-    """Worker threads with their components and connections, for one configuration."""
+    """Worker threads with their components and connections, for one configuration.
 
-    def __init__(self, connection: settings_module.Connection, threads: int, components: Components):
-        self.connection = connection
+    With `worker_processes`, each thread passes its calls to a child process once the
+    child is ready, and runs them itself until then.
+    """
+
+    #: Child processes that may fail to start before the pool stops starting them.
+    MAX_PROCESS_FAILURES = 3
+
+    def __init__(self, settings: settings_module.Settings, components: Components):
+        self.connection = settings.connection
         self.components = components
-        self.threads = _Threads(threads, "ldap-hooks")
+        self.threads = _Threads(settings.worker_threads, "ldap-hooks", on_exit=self._close_thread)
         self._local = threading.local()
+        self._lock = threading.Lock()
         self._workers: List[Worker] = []
-        self._workers_lock = threading.Lock()
+        self._processes: List[WorkerProcess] = []
+        self._use_processes = settings.worker_processes
+        self._process_failures = 0
+        #: Operations of the connections that were closed when their child took over.
+        self._retired_operations = 0
+        # The maximum time a call may take: the connection, many operations and the
+        # components' fuel. Only a broken child reaches it.
+        self._reply_timeout = self.connection.connect_timeout + 32 * self.connection.operation_timeout + 60
+        self._setup = (settings.hook_component, settings.rules_component, settings.limits, settings.connection)
 
     def _worker(self) -> Worker:
         worker = getattr(self._local, "worker", None)
         if worker is None:
             worker = Worker(self.components, Directory(self.connection))
             self._local.worker = worker
-            with self._workers_lock:
+            with self._lock:
                 self._workers.append(worker)
         return worker
 
+    def _process(self, log: logging.Logger) -> Optional[WorkerProcess]:
+        """Return this thread's child process, starting one when it has none."""
+        process = getattr(self._local, "process", None)
+        if process is not None and process.failed is None:
+            return process
+        with self._lock:
+            if process is not None:
+                self._processes.remove(process)
+                # A child that stops after it was ready is replaced without counting.
+                if not process.was_ready:
+                    self._process_failures += 1
+                log.warning("ldap-hooks: %s; the spawns of this thread run in the hub's process until a new "
+                            "one is ready", process.failed)
+            if not self._use_processes or self._process_failures >= self.MAX_PROCESS_FAILURES:
+                if self._use_processes:
+                    self._use_processes = False
+                    log.warning("ldap-hooks: %d worker processes failed, so hooks run in the hub's process "
+                                "from now on; set LDAP.worker_processes = False to skip starting them",
+                                self._process_failures)
+                self._local.process = None
+                return None
+        try:
+            process = WorkerProcess(self._setup, self._reply_timeout)
+        except OSError as error:
+            with self._lock:
+                self._use_processes = False
+            log.warning("ldap-hooks: cannot start a worker process with %s (%s), so hooks run in the hub's "
+                        "process; set LDAP.worker_processes = False to skip trying", sys.executable, error)
+            return None
+        self._local.process = process
+        with self._lock:
+            self._processes.append(process)
+        return process
+
+    def _close_local_worker(self) -> None:
+        worker = getattr(self._local, "worker", None)
+        if worker is not None:
+            self._local.worker = None
+            worker.directory.close()
+            with self._lock:
+                self._workers.remove(worker)
+                self._retired_operations += worker.directory.operations
+
+    def _close_thread(self) -> None:
+        self._close_local_worker()
+        process = getattr(self._local, "process", None)
+        if process is not None:
+            process.stop()
+
     def operations(self) -> int:
         """Return the number of LDAP operations the pool's connections have sent."""
-        with self._workers_lock:
-            return sum(worker.directory.operations for worker in self._workers)
+        with self._lock:
+            return (self._retired_operations + sum(worker.directory.operations for worker in self._workers)
+                    + sum(process.operations for process in self._processes))
 
-    def _run_in_thread(self, settings: settings_module.Settings, context: Any, log: logging.Logger) -> Any:
-        return self._worker().run(settings.hook_config, settings.hook_key, context, log=log)
+    def _run_in_thread(self, settings: settings_module.Settings, context: Any, log: logging.Logger) -> Tuple[Any, ...]:
+        process = self._process(log)
+        if process is not None and process.ready():
+            # The child has its own connection now, so this thread's can go.
+            self._close_local_worker()
+            request = (settings.hook_config, settings.hook_key, context, _level(log), _level(_LOG))
+            try:
+                return process.run(request, log)
+            except NotSent:
+                # The child had stopped before this spawn; the next one starts a new child.
+                pass
+        return call_worker(self._worker(), settings.hook_config, settings.hook_key, context, log)
 
-    async def run(self, settings: settings_module.Settings, context: Any, log: logging.Logger) -> Any:
-        """Run the hook in a worker thread; the event loop only waits."""
+    async def run(self, settings: settings_module.Settings, context: Any, log: logging.Logger) -> Tuple[Any, ...]:
+        """Run the hook in a worker thread and return ("ok", outcome) or ("error",
+        message, kind); the event loop only waits."""
         return await asyncio.wrap_future(self.threads.submit(self._run_in_thread, settings, context, log))
 
     def shutdown(self) -> None:
+        """Let the threads finish their calls, then stop them and their processes."""
         self.threads.shutdown()
+
+
+def _level(log: Any) -> int:
+    try:
+        return int(log.getEffectiveLevel())
+    except Exception:  # noqa: BLE001 - a logger without levels gets everything
+        return logging.DEBUG
+
+
+def call_worker(worker: Worker, config: Any, config_key: str, context: Any, log: logging.Logger) -> Tuple[Any, ...]:
+    """Run the hook on `worker` and return ("ok", outcome as a dict) or ("error",
+    message, kind), the form that also crosses the pipe from a worker process."""
+    result = worker.run(config, config_key, context, log=log)
+    if result.tag != "ok":
+        return ("error", field(result.payload, "message"), field(result.payload, "kind"))
+    return ("ok", outcome_to_dict(result.payload))
 
 
 _pools_lock = threading.Lock()
@@ -145,7 +245,8 @@ def _pool_key(settings: settings_module.Settings) -> str:
     digest = hashlib.sha256(connection.password.encode()).hexdigest()
     return json.dumps([connection.url, connection.user, digest, connection.start_tls, connection.ca_file,
                        connection.insecure_skip_verify, connection.connect_timeout, connection.operation_timeout,
-                       settings.worker_threads, settings.rules_component, settings.hook_component,
+                       settings.worker_threads, settings.worker_processes, settings.rules_component,
+                       settings.hook_component,
                        settings.limits.fuel, settings.limits.memory_bytes, settings.limits.log_stderr])
 
 
@@ -175,7 +276,7 @@ def get_pool(settings: settings_module.Settings, log: logging.Logger = _LOG) -> 
         if pool is None:
             _warn_about_transport(settings.connection, log)
             components = Components.load(settings.hook_component, settings.rules_component, settings.limits)
-            pool = Pool(settings.connection, settings.worker_threads, components)
+            pool = Pool(settings, components)
             for old in _pools.values():
                 old.shutdown()
             _pools.clear()
@@ -278,8 +379,7 @@ def outcome_to_dict(outcome: Any) -> Dict[str, Any]:
     }
 
 
-def _raise_hook_error(error: Any, rules_name: str) -> None:
-    message, kind = field(error, "message"), field(error, "kind")
+def _raise_hook_error(message: str, kind: str, rules_name: str) -> None:
     # The hook cannot know which rule component the host linked, so the host names it.
     if kind == "rule-rejected":
         message = f"{message} ({rules_name})"
@@ -291,9 +391,35 @@ def _logger(spawner: Any) -> logging.Logger:
     return log if isinstance(log, (logging.Logger, logging.LoggerAdapter)) else _LOG
 
 
+_options_lock = threading.Lock()
+#: The last LDAP instance with the configuration it was built from and a copy of it.
+_last_options: Optional[Tuple[Any, Any, LDAP]] = None
+
+
 def _options(spawner: Any) -> LDAP:
+    """Return the LDAP options for `spawner`: its traitlets configuration (c.LDAP...)
+    over the class attributes that 0.1.2-style config files set.
+
+    Building an LDAP instance costs more than the rest of a spawn's work on the event
+    loop, so the instance is reused while the spawner has the same configuration
+    object with equal contents. JupyterHub gives every spawner the hub's
+    configuration. Class attributes are read through the instance on each spawn, so
+    a reused instance reflects changes to them.
+    """
+    global _last_options
     parent = spawner if isinstance(spawner, Configurable) else None
-    return LDAP(parent=parent)
+    config = parent.config if parent is not None else None
+    last = _last_options
+    if last is not None and last[0] is config and (config is None or config == last[1]):
+        return last[2]
+    options = LDAP(parent=parent)
+    try:
+        snapshot = copy.deepcopy(config)
+    except Exception:  # noqa: BLE001 - a configuration that cannot be copied is read every time
+        return options
+    with _options_lock:
+        _last_options = (config, snapshot, options)
+    return options
 
 
 async def ensure_entry(spawner: Any) -> Dict[str, Any]:
@@ -309,10 +435,10 @@ async def ensure_entry(spawner: Any) -> Dict[str, Any]:
         )
     context = build_context(spawner, settings)
     pool = get_pool(settings, log)
-    result = await pool.run(settings, context, log)
-    if result.tag != "ok":
-        _raise_hook_error(result.payload, pool.components.rules_name)
-    return outcome_to_dict(result.payload)
+    reply = await pool.run(settings, context, log)
+    if reply[0] != "ok":
+        _raise_hook_error(reply[1], reply[2], pool.components.rules_name)
+    return reply[1]
 
 
 async def setup_ldap_entry_hook(spawner: Any) -> bool:

@@ -148,6 +148,21 @@ class LDAP(LoggingConfigurable):
         ),
     )
 
+    worker_processes = Bool(
+        True,
+        config=True,
+        help=_help(
+            """
+            Whether each worker thread runs the components and its LDAP connection in a
+            child process of the same Python. The Python work of a hook then holds
+            the child's GIL instead of the hub's, so the event loop is not delayed.
+            A child is ready about half a second after its thread's first spawn,
+            which runs in the hub's process, and takes about 90 MB of memory.
+            Set it to False where the hub may not start processes. Default: True.
+            """
+        ),
+    )
+
     rules_component = Unicode(
         None,
         allow_none=True,

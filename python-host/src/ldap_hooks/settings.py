@@ -49,6 +49,7 @@ class Settings:
     spawner_attributes: Tuple[str, ...]
     user_attributes: Tuple[str, ...]
     worker_threads: int
+    worker_processes: bool
     limits: Limits
     rules_component: Optional[str]
     hook_component: Optional[str]
@@ -305,6 +306,7 @@ def read(ldap: LDAP) -> Settings:
         spawner_attributes=tuple(name for name, source in dynamic if source in ("3", "SPAWNER_ATTRIBUTE")),
         user_attributes=tuple(name for name, source in dynamic if source in ("4", "SPAWNER_USER_ATTRIBUTE")),
         worker_threads=worker_threads,
+        worker_processes=bool(getattr(ldap, "worker_processes", True)),
         limits=limits,
         rules_component=_string(ldap, "rules_component") or None,
         hook_component=_string(ldap, "hook_component") or None,
