@@ -50,8 +50,8 @@ def measured(python: str, prefix: str, calls: int) -> dict:
     before = slapd_operations()
     result = driver(python, "latency", prefix, str(calls))
     total = slapd_operations() - before
-    # The warm-up spawn is one new entry; slapd's count covers both phases.
-    result["slapd_operations_per_call"] = total / (2 * calls + 1)
+    # The two warm-up spawns are new entries; slapd's count covers both phases.
+    result["slapd_operations_per_call"] = total / (2 * calls + 2)
     return result
 
 
@@ -104,8 +104,10 @@ def main() -> None:
     print()
     for name, label in (("legacy", "ldap-hooks 0.1.2"), ("python", "Python package")):
         print(
-            f"{label}: {concurrency[name]['throughput']:.0f} spawns/s with {20} concurrent spawns on one event loop; "
-            f"longest event-loop stall {concurrency[name]['stall_ms']:.1f} ms (sequential: {results[name]['stall_ms']:.1f} ms)"
+            f"{label}: {concurrency[name]['throughput']:.0f} spawns/s with 20 concurrent spawns on one event loop; "
+            f"longest event-loop stall {concurrency[name]['stall_ms']:.1f} ms (idle loop: "
+            f"{concurrency[name]['idle_stall_ms']:.1f} ms); sequential spawns: {results[name]['stall_ms']:.1f} ms "
+            f"(idle loop: {results[name]['idle_stall_ms']:.1f} ms)"
         )
     print(
         f"cold start of the Python package: import {cold['import_ms']:.0f} ms; first spawn {cold['first_spawn_ms']:.0f} ms "
@@ -117,11 +119,16 @@ def main() -> None:
     old_ratio = percentiles(results["legacy"]["existing"]["micros"])[0] / percentiles(results["python"]["existing"]["micros"])[0]
     rust_new = percentiles(results["rust"]["new"]["micros"])[0] / percentiles(results["floor"]["new"]["micros"])[0]
     rust_old = percentiles(results["rust"]["existing"]["micros"])[0] / percentiles(results["floor"]["existing"]["micros"])[0]
-    stall = max(concurrency["python"]["stall_ms"], results["python"]["stall_ms"])
+    # The stall a spawn adds: the longest lateness of the loop's timer during spawns,
+    # less the longest lateness of the same timer on the idle loop in the same process.
+    stall = max(
+        concurrency["python"]["stall_ms"] - concurrency["python"]["idle_stall_ms"],
+        results["python"]["stall_ms"] - results["python"]["idle_stall_ms"],
+    )
     targets = [
         ("Python package vs 0.1.2, new entries (p50)", f"{new_ratio:.1f}x faster", new_ratio >= 5, "at least 5x"),
         ("Python package vs 0.1.2, existing entries (p50)", f"{old_ratio:.1f}x faster", old_ratio >= 10, "at least 10x"),
-        ("longest event-loop stall per spawn", f"{stall:.2f} ms", stall <= 2, "at most 2 ms"),
+        ("longest event-loop stall beyond the idle loop's", f"{stall:.2f} ms", stall <= 2, "at most 2 ms"),
         ("Rust host vs ldap3 floor, new entries (p50)", f"{rust_new:.2f}x", rust_new <= 1.3, "at most 1.3x"),
         ("Rust host vs ldap3 floor, existing entries (p50)", f"{rust_old:.2f}x", rust_old <= 1.3, "at most 1.3x"),
         ("LDAP operations per new entry (Python, Rust)", f"{results['python']['new']['operations']:.2f}, {results['rust']['new']['operations']:.2f}",
