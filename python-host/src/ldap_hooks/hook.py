@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import logging
+import os
 import queue
 import sys
 import threading
@@ -123,7 +124,8 @@ class Pool:
         self._lock = threading.Lock()
         self._workers: List[Worker] = []
         self._processes: List[WorkerProcess] = []
-        self._use_processes = settings.worker_processes
+        # The pipes are watched with select(), which works on pipes only on POSIX systems.
+        self._use_processes = settings.worker_processes and os.name == "posix"
         self._process_failures = 0
         #: Operations of the connections that were closed when their child took over.
         self._retired_operations = 0

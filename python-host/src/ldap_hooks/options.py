@@ -158,6 +158,7 @@ class LDAP(LoggingConfigurable):
             the child's GIL instead of the hub's, so the event loop is not delayed.
             A child is ready about half a second after its thread's first spawn,
             which runs in the hub's process, and takes about 90 MB of memory.
+            Worker processes need a POSIX system; elsewhere hooks run in the hub's process.
             Set it to False where the hub may not start processes. Default: True.
             """
         ),
