@@ -19,8 +19,8 @@ pub(super) enum Prepared {
     New(NewEntry),
 }
 
-/// An existing entry: its DN, and the values for its templates, whose directory
-/// source holds the entry's attributes.
+/// An existing entry: its DN and the values for its templates. The directory
+/// source of those values contains the entry's attributes.
 pub(super) struct Found {
     pub(super) dn: String,
     pub(super) values: Values,
