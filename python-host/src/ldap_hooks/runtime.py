@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import wasmtime
 from wasmtime import component as wc
 
+from . import converters
 from .directory import OTHER, Directory, LdapFailure
 from .errors import LdapHookError
 from .limits import Limits
@@ -311,8 +312,8 @@ class Worker:
         self.directory = directory
         self._log: logging.Logger = _LOG
         self._linker = self._hook_linker()
-        self._hook: Optional[Tuple[Sandbox, Dict[str, wc.Func]]] = None
-        self._rules: Optional[Tuple[Sandbox, wc.Func]] = None
+        self._hook: Optional[Tuple[Sandbox, Dict[str, converters.Export]]] = None
+        self._rules: Optional[Tuple[Sandbox, converters.Export]] = None
         #: Handles from `configure` in the current hook instance, by configuration digest.
         self._handles: Dict[str, int] = {}
 
@@ -354,7 +355,7 @@ class Worker:
             handle = self._handles[config_key] = configured
         return self.call("run-configured", handle, context, log=log)
 
-    def _instantiate_hook(self) -> Tuple[Sandbox, Dict[str, wc.Func]]:
+    def _instantiate_hook(self) -> Tuple[Sandbox, Dict[str, converters.Export]]:
         name = self.components.hook_name
         sandbox = Sandbox(self.components.engine, self.components.limits, name)
         try:
@@ -372,7 +373,7 @@ class Worker:
         self._handles = {}
         return sandbox, functions
 
-    def _instantiate_rules(self) -> Tuple[Sandbox, wc.Func]:
+    def _instantiate_rules(self) -> Tuple[Sandbox, converters.Export]:
         name = self.components.rules_name
         sandbox = Sandbox(self.components.engine, self.components.limits, name)
         linker = wc.Linker(self.components.engine)
@@ -389,14 +390,14 @@ class Worker:
         linker.add_wasip2()
         with linker.root() as root:
             with root.add_instance(DIRECTORY_INTERFACE) as directory:
-                directory.add_func("search", self._search)
-                directory.add_func("add", self._add)
-                directory.add_func("modify", self._modify)
+                converters.add_func(directory, "search", self._search)
+                converters.add_func(directory, "add", self._add)
+                converters.add_func(directory, "modify", self._modify)
             with root.add_instance(LOGGING_INTERFACE) as logging_instance:
-                logging_instance.add_func("log", self._log_message)
-                logging_instance.add_func("enabled", self._log_enabled)
+                converters.add_func(logging_instance, "log", self._log_message)
+                converters.add_func(logging_instance, "enabled", self._log_enabled)
             with root.add_instance(RULES_INTERFACE) as rules:
-                rules.add_func("parse", self._parse)
+                converters.add_func(rules, "parse", self._parse)
         return linker
 
     # Host functions of the directory interface. Each returns the WIT result.
@@ -475,7 +476,7 @@ class Worker:
 
 def _exports(
     store: wasmtime.Store, instance: wc.Instance, interface: str, names: Tuple[str, ...], component: str, world: str
-) -> Dict[str, wc.Func]:
+) -> Dict[str, converters.Export]:
     index = instance.get_export_index(store, interface)
     if index is None:
         raise LdapHookError(
@@ -488,7 +489,7 @@ def _exports(
         function = instance.get_func(store, function_index) if function_index is not None else None
         if function is None:
             raise LdapHookError(f"{component} exports {interface} without the function {name}", "invalid-config")
-        functions[name] = function
+        functions[name] = converters.Export(function, store)
     return functions
 
 
