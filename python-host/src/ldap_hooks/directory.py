@@ -1,12 +1,11 @@
-"""The Python host's LDAP connection: the WIT ``directory`` import on ldap3.
+"""The Python host's LDAP connection: the WIT ``directory`` import.
 
-The client is ldap3 because it is pure Python, so installing the hook needs no C
-compiler or OpenLDAP headers (python-ldap and bonsai build against libldap). It also
-has what a hub needs: TLS through Python's ``ssl`` module with a CA file and host
-name checks, a connect timeout per server, and a receive timeout per socket read,
-which bounds a stalled server. JupyterHub's LDAP authenticator uses it too.
-Its releases are infrequent (2.9.1 is from 2021), so the hook relies only on its
-stable core: open, StartTLS, simple bind, search, add and modify with controls.
+The host speaks LDAP itself (`protocol`), because the few operations it sends are
+simple to encode, and a general client library spent more time building and
+reading messages than the server spent processing them. It needs no C compiler or
+OpenLDAP headers. TLS comes from Python's ``ssl`` module, with a CA file and host
+name checks. Connecting has a timeout, and so has every operation: the whole response
+must arrive within ``operation_timeout``, however the server spreads it out.
 
 Each worker thread owns one ``Directory``. The connection stays open across spawns;
 after a network failure it is closed and the next operation reconnects. A search
@@ -14,28 +13,27 @@ that fails that way is retried once on a new connection, because reading twice i
 harmless. Adds and modifies are not retried, so a write is never sent twice.
 """
 
-import math
 import socket
 import ssl
-from collections.abc import Mapping
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import time
+from typing import Callable, List, Optional, Tuple, TypeVar
 
-import ldap3
-from ldap3.core import exceptions as ldap_exceptions
-from ldap3.protocol.rfc4527 import post_read_control
-
+from . import protocol
+from .protocol import FilterError, Message, ProtocolError
 from .settings import Connection
 
 # Client-side result codes of OpenLDAP's C API, for failures without a server result.
 SERVER_DOWN = 81
+DECODING_ERROR = 84
 TIMEOUT = 85
+FILTER_ERROR = 87
 CONNECT_ERROR = 91
 OTHER = 80
 UNWILLING_TO_PERFORM = 53
 
 POST_READ_OID = "1.3.6.1.1.13.2"
 
-#: RFC 4511 names of result codes; ldap3's descriptions are lowercase variants.
+#: RFC 4511 names of result codes, and the names of the client-side codes above.
 RESULT_NAMES = {
     0: "success", 1: "operationsError", 2: "protocolError", 3: "timeLimitExceeded",
     4: "sizeLimitExceeded", 7: "authMethodNotSupported", 8: "strongerAuthRequired",
@@ -47,20 +45,8 @@ RESULT_NAMES = {
     51: "busy", 52: "unavailable", 53: "unwillingToPerform", 54: "loopDetect",
     64: "namingViolation", 65: "objectClassViolation", 66: "notAllowedOnNonLeaf",
     67: "notAllowedOnRDN", 68: "entryAlreadyExists", 69: "objectClassModsProhibited",
-    80: "other", SERVER_DOWN: "serverDown", TIMEOUT: "timeout", CONNECT_ERROR: "connectError",
-}
-
-SCOPES = {
-    "base-object": ldap3.BASE,
-    "single-level": ldap3.LEVEL,
-    "whole-subtree": ldap3.SUBTREE,
-}
-
-CHANGE_KINDS = {
-    "add": ldap3.MODIFY_ADD,
-    "delete": ldap3.MODIFY_DELETE,
-    "replace": ldap3.MODIFY_REPLACE,
-    "increment": ldap3.MODIFY_INCREMENT,
+    80: "other", SERVER_DOWN: "serverDown", DECODING_ERROR: "decodingError", TIMEOUT: "timeout",
+    FILTER_ERROR: "filterError", CONNECT_ERROR: "connectError",
 }
 
 
@@ -80,23 +66,143 @@ class LdapFailure(Exception):
 Entry = Tuple[str, List[Tuple[str, List[str]]]]
 
 
-def _decode(values: Any) -> List[str]:
+def _decode(values: List[bytes]) -> List[str]:
     """Decode raw values as UTF-8 and leave out the binary ones."""
     decoded = []
-    for value in values or []:
-        if isinstance(value, str):
-            decoded.append(value)
-            continue
+    for value in values:
         try:
-            decoded.append(bytes(value).decode("utf-8"))
+            decoded.append(value.decode("utf-8"))
         except UnicodeDecodeError:
             continue
     return decoded
 
 
-def _attributes(raw: Mapping) -> List[Tuple[str, List[str]]]:
-    attributes = [(str(name), _decode(values)) for name, values in raw.items()]
+def _attributes(raw: List[Tuple[str, List[bytes]]]) -> List[Tuple[str, List[str]]]:
+    attributes = [(name, _decode(values)) for name, values in raw]
     return sorted((item for item in attributes if item[1]), key=lambda item: item[0].lower())
+
+
+
+
+class Closed(Exception):
+    """The server closed the connection or announced that it would."""
+
+
+class Client:
+    """One LDAP connection with one operation at a time, bounded by deadlines."""
+
+    def __init__(self, sock: socket.socket, settings: Connection, tls: Optional[ssl.SSLContext]):
+        self._socket = sock
+        self._settings = settings
+        self._tls = tls
+        self._buffer = bytearray()
+        self._next_id = 1
+
+    @classmethod
+    def connect(cls, settings: Connection) -> "Client":
+        """Open a TCP connection, with TLS for ldaps:// URLs; raises OSError or ssl.SSLError."""
+        context = tls_context(settings) if settings.use_ssl or settings.start_tls else None
+        sock = socket.create_connection((settings.host, settings.port), timeout=settings.connect_timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if settings.use_ssl and context is not None:
+                sock = context.wrap_socket(sock, server_hostname=settings.host)
+        except BaseException:
+            sock.close()
+            raise
+        return cls(sock, settings, context)
+
+    def start_tls(self) -> None:
+        """Send the StartTLS request and wrap the connection in TLS once the server agrees."""
+        reply = self.request(protocol.start_tls_request(), protocol.EXTENDED_RESPONSE)
+        code, _, text = reply.result()
+        if code != 0:
+            raise LdapFailure(code, f"the server rejected StartTLS: {text or RESULT_NAMES.get(code, code)}")
+        if self._tls is None:
+            raise LdapFailure(OTHER, "StartTLS needs a TLS context")
+        self._socket.settimeout(self._settings.connect_timeout)
+        self._socket = self._tls.wrap_socket(self._socket, server_hostname=self._settings.host)
+
+    def request(self, operation: bytes, done: int, controls: Optional[List[bytes]] = None,
+                entries: Optional[List[Message]] = None) -> Message:
+        """Send one operation and return the response with the tag `done`. Search
+        result entries before it are added to `entries`."""
+        message_id = self._next_id
+        self._next_id = message_id + 1 if message_id < 0x7FFFFFFF else 1
+        deadline = time.monotonic() + self._settings.operation_timeout
+        self._send(protocol.message(message_id, operation, controls), deadline)
+        while True:
+            reply = self._receive(deadline)
+            if reply.message_id == 0:
+                self._unsolicited(reply)
+                continue
+            if reply.message_id != message_id:
+                raise ProtocolError(f"a response has the message id {reply.message_id}, expected {message_id}")
+            if reply.tag == done:
+                return reply
+            if reply.tag == protocol.SEARCH_RESULT_ENTRY and entries is not None:
+                entries.append(reply)
+            elif reply.tag not in (protocol.SEARCH_RESULT_REFERENCE, protocol.INTERMEDIATE_RESPONSE):
+                raise ProtocolError(f"a response has the operation tag 0x{reply.tag:02x}, expected 0x{done:02x}")
+
+    def _unsolicited(self, reply: Message) -> None:
+        if reply.tag == protocol.EXTENDED_RESPONSE:
+            _, _, text = reply.result()
+            if reply.extended_name() in (protocol.NOTICE_OF_DISCONNECTION_OID, None):
+                raise Closed(f"the server is closing the connection: {text or 'no reason given'}")
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        self._socket.settimeout(_remaining(deadline))
+        self._socket.sendall(data)
+
+    def _receive(self, deadline: float) -> Message:
+        buffer = self._buffer
+        while True:
+            size = protocol.frame_size(buffer)
+            if size is not None and len(buffer) >= size:
+                data = bytes(buffer[:size])
+                del buffer[:size]
+                return Message(data)
+            self._socket.settimeout(_remaining(deadline))
+            chunk = self._socket.recv(65536)
+            if not chunk:
+                raise Closed("the server closed the connection")
+            buffer += chunk
+
+    def close(self) -> None:
+        """Send an unbind request if the connection still works, then close it."""
+        try:
+            self._socket.settimeout(0.5)
+            self._socket.sendall(protocol.message(self._next_id, protocol.unbind_request()))
+        except (OSError, ValueError):
+            pass
+        try:
+            self._socket.close()
+        except OSError:
+            pass
+
+
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise socket.timeout("timed out")
+    return remaining
+
+
+def tls_context(settings: Connection) -> ssl.SSLContext:
+    """Return a TLS client context that checks the certificate and the host name
+    against the CA file, unless the insecure option is set."""
+    try:
+        context = ssl.create_default_context(cafile=settings.ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise LdapFailure(CONNECT_ERROR, f"tls_ca_file {settings.ca_file}: {error}") from None
+    if settings.insecure_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+Result = TypeVar("Result")
 
 
 class Directory:
@@ -105,7 +211,7 @@ class Directory:
     def __init__(self, settings: Connection, read_only: bool = False):
         self._settings = settings
         self._read_only = read_only
-        self._connection: Optional[ldap3.Connection] = None
+        self._client: Optional[Client] = None
         self.operations = 0
 
     @property
@@ -113,77 +219,57 @@ class Directory:
         return self._settings.url
 
     def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.unbind()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
-                pass
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
-    def _open(self) -> ldap3.Connection:
+    def _open(self) -> Client:
         settings = self._settings
+        what = f"connecting to {settings.url}"
         try:
-            tls = ldap3.Tls(
-                validate=ssl.CERT_NONE if settings.insecure_skip_verify else ssl.CERT_REQUIRED,
-                ca_certs_file=settings.ca_file,
-            )
-        except ldap_exceptions.LDAPSSLConfigurationError as error:
-            raise LdapFailure(CONNECT_ERROR, f"tls_ca_file {settings.ca_file}: {error}") from None
-
-        server = ldap3.Server(
-            settings.host,
-            port=settings.port,
-            use_ssl=settings.use_ssl,
-            tls=tls,
-            get_info=ldap3.NONE,
-            connect_timeout=settings.connect_timeout,
-        )
-        connection = ldap3.Connection(
-            server,
-            user=settings.user or None,
-            password=settings.password or None,
-            authentication=ldap3.SIMPLE if settings.user else ldap3.ANONYMOUS,
-            auto_bind=ldap3.AUTO_BIND_NONE,
-            client_strategy=ldap3.SYNC,
-            # ldap3 packs this into SO_RCVTIMEO as whole seconds, so it must be an int.
-            receive_timeout=max(1, math.ceil(settings.operation_timeout)),
-            raise_exceptions=False,
-            check_names=False,
-            auto_referrals=False,
-            read_only=False,
-        )
-
+            client = Client.connect(settings)
+        except LdapFailure:
+            raise
+        except (OSError, ssl.SSLError, ValueError) as error:
+            raise _network_failure(error, what, settings.connect_timeout) from None
         try:
-            connection.open()
-            if settings.start_tls and not connection.start_tls():
-                raise LdapFailure(CONNECT_ERROR, f"StartTLS with {settings.url} failed: {connection.result}")
+            if settings.start_tls:
+                what = f"StartTLS with {settings.url}"
+                client.start_tls()
             if settings.user:
+                what = f"binding to {settings.url}"
                 self.operations += 1
-                if not connection.bind():
-                    result = connection.result or {}
-                    code = int(result.get("result", OTHER))
-                    text = result.get("message") or ""
-                    if code == 49:
-                        text = f"the server rejected the bind DN {settings.user} or its password ({text})"
+                reply = client.request(protocol.bind_request(settings.user, settings.password),
+                                       protocol.BIND_RESPONSE)
+                code, _, text = reply.result()
+                if code == 49:
+                    raise LdapFailure(code, f"the server rejected the bind DN {settings.user} or its password ({text})")
+                if code != 0:
                     raise LdapFailure(code, text)
         except LdapFailure:
-            _quietly_close(connection)
+            client.close()
             raise
-        except (ldap_exceptions.LDAPException, OSError) as error:
-            _quietly_close(connection)
-            raise _network_failure(error, f"connecting to {settings.url}", settings.connect_timeout) from None
-        return connection
+        except ProtocolError as error:
+            client.close()
+            raise _malformed(error, what) from None
+        except (OSError, ssl.SSLError, Closed, ValueError) as error:
+            client.close()
+            raise _network_failure(error, what, settings.operation_timeout) from None
+        return client
 
-    def _run(self, what: str, operation: Callable[[ldap3.Connection], Any], retry: bool) -> Any:
+    def _run(self, what: str, operation: Callable[[Client], Result], retry: bool) -> Result:
         for attempt in (1, 2):
-            reused = self._connection is not None
-            if self._connection is None:
-                self._connection = self._open()
-            connection = self._connection
+            reused = self._client is not None
+            if self._client is None:
+                self._client = self._open()
+            client = self._client
             self.operations += 1
             try:
-                return operation(connection)
-            except (ldap_exceptions.LDAPException, OSError) as error:
+                return operation(client)
+            except ProtocolError as error:
+                self.close()
+                raise _malformed(error, what) from None
+            except (OSError, ssl.SSLError, Closed, ValueError) as error:
                 self.close()
                 failure = _network_failure(error, what, self._settings.operation_timeout)
                 # A reused connection may have been closed by a server restart; only an
@@ -193,50 +279,43 @@ class Directory:
                 raise failure from None
         raise LdapFailure(OTHER, f"{what} failed")
 
-    @staticmethod
-    def _check(connection: ldap3.Connection, allowed: Tuple[int, ...] = (0,)) -> Dict[str, Any]:
-        result = connection.result or {}
-        code = int(result.get("result", OTHER))
-        if code not in allowed:
-            raise LdapFailure(code, result.get("message") or "")
-        return result
-
     def search(self, base: str, scope: str, filter_text: str, attributes: List[str]) -> List[Entry]:
-        def operation(connection: ldap3.Connection) -> List[Entry]:
-            connection.search(
-                search_base=base,
-                search_filter=filter_text,
-                search_scope=SCOPES[scope],
-                attributes=attributes or ["*"],
-            )
-            self._check(connection)
-            return [
-                (str(item["dn"]), _attributes(item.get("raw_attributes") or {}))
-                for item in connection.response or []
-                if item.get("type") == "searchResEntry"
-            ]
+        try:
+            request = protocol.search_request(base, scope, filter_text, attributes or ["*"])
+        except FilterError as error:
+            raise LdapFailure(FILTER_ERROR, f"the search filter {filter_text} is invalid: {error}") from None
+
+        def operation(client: Client) -> List[Entry]:
+            found: List[Message] = []
+            done = client.request(request, protocol.SEARCH_RESULT_DONE, entries=found)
+            _check(done)
+            entries = []
+            for reply in found:
+                dn, raw = reply.entry()
+                entries.append((dn, _attributes(raw)))
+            return entries
 
         return self._run(f"searching {base}", operation, retry=True)
 
     def add(self, dn: str, attributes: List[Tuple[str, List[str]]], post_read: Optional[List[str]]) -> Optional[Entry]:
         self._check_writable("add", dn)
-        values = {name: list(items) for name, items in attributes}
+        request = protocol.add_request(dn, attributes)
 
-        def operation(connection: ldap3.Connection) -> Optional[Entry]:
-            connection.add(dn, attributes=values, controls=_controls(post_read))
-            return _post_read_entry(dn, self._check(connection))
+        def operation(client: Client) -> Optional[Entry]:
+            reply = client.request(request, protocol.ADD_RESPONSE, _controls(post_read))
+            _check(reply)
+            return _post_read_entry(dn, reply)
 
         return self._run(f"adding {dn}", operation, retry=False)
 
     def modify(self, dn: str, changes: List[Tuple[str, str, List[str]]], post_read: Optional[List[str]]) -> Optional[Entry]:
         self._check_writable("modify", dn)
-        grouped: Dict[str, List[Tuple[Any, List[str]]]] = {}
-        for kind, name, items in changes:
-            grouped.setdefault(name, []).append((CHANGE_KINDS[kind], list(items)))
+        request = protocol.modify_request(dn, changes)
 
-        def operation(connection: ldap3.Connection) -> Optional[Entry]:
-            connection.modify(dn, grouped, controls=_controls(post_read))
-            return _post_read_entry(dn, self._check(connection))
+        def operation(client: Client) -> Optional[Entry]:
+            reply = client.request(request, protocol.MODIFY_RESPONSE, _controls(post_read))
+            _check(reply)
+            return _post_read_entry(dn, reply)
 
         return self._run(f"modifying {dn}", operation, retry=False)
 
@@ -248,39 +327,40 @@ class Directory:
             )
 
 
-def _controls(post_read: Optional[List[str]]) -> Optional[list]:
+def _check(reply: Message) -> None:
+    code, _, text = reply.result()
+    if code != 0:
+        raise LdapFailure(code, text)
+
+
+def _controls(post_read: Optional[List[str]]) -> Optional[List[bytes]]:
     if post_read is None:
         return None
-    return [post_read_control(list(post_read) or ["*"], criticality=True)]
+    return [protocol.post_read_control(list(post_read) or ["*"])]
 
 
-def _post_read_entry(dn: str, result: Dict[str, Any]) -> Optional[Entry]:
-    control = (result.get("controls") or {}).get(POST_READ_OID)
-    if not control:
+def _post_read_entry(dn: str, reply: Message) -> Optional[Entry]:
+    value = reply.controls.get(POST_READ_OID)
+    if not value:
         return None
-    value = control.get("value") or {}
-    raw = value.get("result") if isinstance(value, Mapping) else None
-    # ldap3 returns its case-insensitive dict here, which is a Mapping but no dict.
-    if not isinstance(raw, Mapping):
-        return None
+    found = protocol.element(value, 0, len(value))
+    if found[0] != protocol.SEARCH_RESULT_ENTRY:
+        raise ProtocolError(f"the post-read control contains tag 0x{found[0]:02x} instead of an entry")
+    _, raw = protocol.read_entry(value, found)
     return (dn, _attributes(raw))
 
 
-def _quietly_close(connection: ldap3.Connection) -> None:
-    try:
-        connection.unbind()
-    except Exception:  # noqa: BLE001 - the connection is already broken
-        pass
+def _malformed(error: ProtocolError, what: str) -> LdapFailure:
+    return LdapFailure(DECODING_ERROR, f"{what} failed because the server sent a malformed response: {error}")
 
 
 def _network_failure(error: BaseException, what: str, timeout: float) -> LdapFailure:
-    text = str(error)
-    timed_out = isinstance(error, socket.timeout) or "timed out" in text or "timeout" in text.lower()
-    if timed_out:
+    text = str(error) or type(error).__name__
+    if isinstance(error, socket.timeout) or "timed out" in text:
         return LdapFailure(
             TIMEOUT,
             f"{what} got no answer within {timeout:.1f} s; check that the server is up and responsive",
         )
-    if isinstance(error, ldap_exceptions.LDAPSocketOpenError) or what.startswith("connecting"):
+    if what.startswith(("connecting", "StartTLS")):
         return LdapFailure(CONNECT_ERROR, f"{what} failed: {text}")
     return LdapFailure(SERVER_DOWN, f"{what} failed because the connection broke: {text}")

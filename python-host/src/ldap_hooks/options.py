@@ -130,7 +130,7 @@ class LDAP(LoggingConfigurable):
         config=True,
         help=_help(
             """
-            Seconds to wait for each LDAP operation, rounded up to whole seconds.
+            Seconds to wait for the whole response to each LDAP operation.
             Default: 10.0.
             """
         ),

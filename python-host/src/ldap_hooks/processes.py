@@ -1,6 +1,6 @@
 """Worker processes: the components and the LDAP connection outside the hub's process.
 
-ldap3 and wasmtime-py do much of their work in Python code, which holds the GIL. In
+The LDAP client and wasmtime-py do much of their work in Python code, which holds the GIL. In
 a worker thread of the hub that work delays the hub's event loop by up to the
 interpreter's switch interval (5 ms by default) each time, and longer when several
 spawns run at once. A worker process has its own GIL, so the hub's thread only
