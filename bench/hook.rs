@@ -186,8 +186,11 @@ impl Floor {
                 .await?
                 .success()?;
             if !new {
-                if found.len() != 1 {
-                    bail!("the floor found {} entries for {name}", found.len());
+                // The hook reads the attributes of the entry it finds, so the floor does too.
+                let entries: Vec<SearchEntry> =
+                    found.into_iter().map(SearchEntry::construct).collect();
+                if entries.len() != 1 {
+                    bail!("the floor found {} entries for {name}", entries.len());
                 }
                 return Ok(());
             }

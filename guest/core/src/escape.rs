@@ -35,14 +35,26 @@ pub fn dn_value(value: &str) -> String {
 /// section 3): `*`, `(`, `)`, `\` and NUL, and also every other control character.
 pub fn filter_value(value: &str) -> String {
     let mut escaped = String::with_capacity(value.len() + 8);
+    push_filter_value(&mut escaped, value);
+    escaped
+}
+
+/// Appends `value` to `out` escaped as [`filter_value`] does.
+pub fn push_filter_value(out: &mut String, value: &str) {
+    let plain = value
+        .bytes()
+        .all(|byte| (0x20..0x7f).contains(&byte) && !matches!(byte, b'*' | b'(' | b')' | b'\\'));
+    if plain {
+        out.push_str(value);
+        return;
+    }
     for character in value.chars() {
         match character {
-            '*' | '(' | ')' | '\\' => push_hex_escapes(&mut escaped, character),
-            c if c.is_control() => push_hex_escapes(&mut escaped, c),
-            c => escaped.push(c),
+            '*' | '(' | ')' | '\\' => push_hex_escapes(out, character),
+            c if c.is_control() => push_hex_escapes(out, c),
+            c => out.push(c),
         }
     }
-    escaped
 }
 
 /// Appends `\XX` for each UTF-8 byte of `character`.

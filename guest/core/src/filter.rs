@@ -5,7 +5,13 @@ use crate::escape;
 /// Builds an equality match `(name=value)`, escaping the value. The name must already
 /// be a valid attribute description.
 pub fn equality(name: &str, value: &str) -> String {
-    format!("({name}={})", escape::filter_value(value))
+    let mut filter = String::with_capacity(name.len() + value.len() + 3);
+    filter.push('(');
+    filter.push_str(name);
+    filter.push('=');
+    escape::push_filter_value(&mut filter, value);
+    filter.push(')');
+    filter
 }
 
 /// Joins filters with AND. A single filter is returned as it is, and no filters give
@@ -13,7 +19,16 @@ pub fn equality(name: &str, value: &str) -> String {
 pub fn and(filters: &[String]) -> String {
     match filters {
         [single] => single.clone(),
-        _ => format!("(&{})", filters.concat()),
+        _ => {
+            let size = filters.iter().map(String::len).sum::<usize>() + 3;
+            let mut joined = String::with_capacity(size);
+            joined.push_str("(&");
+            for filter in filters {
+                joined.push_str(filter);
+            }
+            joined.push(')');
+            joined
+        }
     }
 }
 

@@ -52,7 +52,12 @@ pub fn check_attribute_description(name: &str) -> Result<(), String> {
 
 /// The attribute type of a description, without options: `cn` for `cn;lang-de`.
 pub fn attribute_type(description: &str) -> &str {
-    description.split(';').next().unwrap_or(description)
+    // A byte search: `;` is ASCII, so it never splits a UTF-8 sequence, and the hook
+    // calls this for every schema lookup.
+    match description.bytes().position(|byte| byte == b';') {
+        Some(end) => &description[..end],
+        None => description,
+    }
 }
 
 /// RFC 4512 `descr`: a letter followed by letters, digits and hyphens.

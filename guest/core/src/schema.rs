@@ -9,6 +9,7 @@
 
 use crate::names;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// The LDAP syntax OID of INTEGER (RFC 4517, section 3.3.16).
 pub const INTEGER_SYNTAX: &str = "1.3.6.1.4.1.1466.115.121.1.27";
@@ -82,14 +83,55 @@ pub struct Schema {
     pub subschema_dn: String,
     pub classes: Vec<ObjectClass>,
     pub attributes: Vec<AttributeType>,
-    class_index: HashMap<String, usize>,
-    attribute_index: HashMap<String, usize>,
+    class_index: NameIndex,
+    attribute_index: NameIndex,
+}
+
+/// Lower-case names and OIDs with the position of their definition.
+type NameIndex = HashMap<String, usize, BuildHasherDefault<NameHasher>>;
+
+/// FNV-1a, which hashes short names several times faster than the standard SipHash
+/// in WebAssembly. The keys come from the server's schema, not from users, so
+/// resistance to chosen collisions is not needed.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Looks `name` up case-insensitively, without allocating for names of up to 64 bytes.
+fn lookup(index: &NameIndex, name: &str) -> Option<usize> {
+    let mut buffer = [0u8; 64];
+    let Some(lower) = buffer.get_mut(..name.len()) else {
+        return index.get(&name.to_ascii_lowercase()).copied();
+    };
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    // Lower-casing ASCII letters keeps UTF-8 valid.
+    let key = std::str::from_utf8(lower).ok()?;
+    index.get(key).copied()
 }
 
 /// Maps every lower-case name and OID of `definitions` to its position; the first
 /// definition with a name wins, as a linear search would find it.
-fn index<T: Named>(definitions: &[T]) -> HashMap<String, usize> {
-    let mut index = HashMap::new();
+fn index<T: Named>(definitions: &[T]) -> NameIndex {
+    let mut index = NameIndex::default();
     for (position, definition) in definitions.iter().enumerate() {
         let keys =
             std::iter::once(definition.oid()).chain(definition.names().iter().map(String::as_str));
@@ -126,15 +168,14 @@ impl Schema {
 
     /// Finds an object class by name or OID.
     pub fn class(&self, name: &str) -> Option<&ObjectClass> {
-        let position = self.class_index.get(&name.to_ascii_lowercase())?;
-        self.classes.get(*position)
+        let position = lookup(&self.class_index, name)?;
+        self.classes.get(position)
     }
 
     /// Finds an attribute type by name or OID; options such as `;lang-de` are ignored.
     pub fn attribute(&self, description: &str) -> Option<&AttributeType> {
-        let name = names::attribute_type(description).to_ascii_lowercase();
-        let position = self.attribute_index.get(&name)?;
-        self.attributes.get(*position)
+        let position = lookup(&self.attribute_index, names::attribute_type(description))?;
+        self.attributes.get(position)
     }
 
     /// Returns the schema's own name for an object class, such as `inetOrgPerson` for
@@ -563,6 +604,37 @@ mod tests {
                 "( 0.9.2342.19200300.100.1.3 NAME ( 'mail' 'rfc822Mailbox' ) SYNTAX 1.3.6.1.4.1.1466.115.121.1.26{256} X-ORIGIN 'RFC 4524' )",
             ]),
         )
+    }
+
+    #[test]
+    fn lookup_ignores_case_at_any_length() {
+        let long = format!("x{}", "a".repeat(80));
+        let schema = Schema::parse(
+            "cn=Subschema",
+            &[],
+            &strings(&[
+                "( 2.5.4.3 NAME ( 'cn' 'commonName' ) SUP name )",
+                &format!("( 1.2.3.4 NAME '{long}' SUP name )"),
+            ]),
+        );
+        assert_eq!(
+            schema
+                .attribute("CommonName;lang-da")
+                .map(|a| a.oid.as_str()),
+            Some("2.5.4.3")
+        );
+        assert_eq!(
+            schema.attribute("CN").map(|a| a.oid.as_str()),
+            Some("2.5.4.3")
+        );
+        assert_eq!(
+            schema
+                .attribute(&long.to_uppercase())
+                .map(|a| a.oid.as_str()),
+            Some("1.2.3.4")
+        );
+        assert!(schema.attribute("cné").is_none());
+        assert!(schema.attribute("").is_none());
     }
 
     fn entry(pairs: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {

@@ -10,7 +10,14 @@ wit_bindgen::generate!({
     world: "entry-hook",
 });
 
+// Natively the allocator is only exercised by its tests.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod allocator;
 mod convert;
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: allocator::SmallBlocks = allocator::SmallBlocks::new();
 
 use exports::ldap_hooks::hook::hook::{
     CheckReport, Config, Context, Guest, HookError, Outcome, RuleSource, RunPlan,
