@@ -71,6 +71,16 @@ def test_child_takes_over_spawns(processes, slapd, make_spawner):
     assert len(slapd.search("(cn=alice)")) == 1
 
 
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process priorities on this system")
+def test_child_runs_at_lower_priority(processes, slapd, make_spawner):
+    from ldap_hooks.processes import CHILD_NICENESS
+
+    pool = started(make_spawner, processes)
+    child = os.getpriority(os.PRIO_PROCESS, pool._processes[0].process.pid)
+    hub = os.getpriority(os.PRIO_PROCESS, 0)
+    assert child == min(hub + CHILD_NICENESS, 19)
+
+
 def test_child_allocates_numbers(processes, slapd, make_spawner):
     started(make_spawner, processes, scenarios.allocation, "/C=DK/CN=First User", key="CERT")
     numbers = []

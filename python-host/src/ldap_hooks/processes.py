@@ -212,10 +212,25 @@ class _Collector(logging.Handler):
             pass
 
 
+#: How much lower than the hub's the CPU priority of a worker process is (nice).
+CHILD_NICENESS = 5
+
+
+def _lower_priority() -> None:
+    """Give the hub's event loop the CPU before the hooks when both want it, so a
+    burst of spawns delays the hub's other requests less."""
+    try:
+        os.nice(CHILD_NICENESS)
+    except (AttributeError, OSError):
+        # Not available on this system, or not allowed: the child runs at the hub's priority.
+        pass
+
+
 def child_main() -> int:
     """Serve hook calls from the hub on standard input until it closes."""
     # The hub handles Ctrl-C; the child ends when its input closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _lower_priority()
     stdin = sys.stdin.buffer
     stdout = sys.stdout.buffer
     # Nothing else may write to the reply pipe.
