@@ -201,7 +201,11 @@ class FakeServer:
         self.thread.start()
 
     def _serve(self):
-        connection, _ = self.listener.accept()
+        try:
+            connection, _ = self.listener.accept()
+        except OSError:
+            # Closed before any client connected, because the test sent nothing.
+            return
         with connection:
             try:
                 for answer in self.answers:
