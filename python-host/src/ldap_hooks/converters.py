@@ -161,30 +161,27 @@ def _char() -> Converter:
     return Converter(lower, lift, (str,))
 
 
-def _string() -> Converter:
+def _text(member: str, kind: int, label: str) -> Converter:
+    """Build the converter of strings and enums, which both cross as UTF-8 names."""
+
     def lower(value: Any, slot: Any) -> None:
         if not isinstance(value, str):
-            raise TypeError(f"expected str, got {type(value).__name__}")
-        _write_name(slot.of.string, value)
-        slot.kind = _STRING
+            raise TypeError(f"expected str{label}, got {type(value).__name__}")
+        _write_name(getattr(slot.of, member), value)
+        slot.kind = kind
 
     def lift(slot: Any) -> Any:
-        return _take_name(slot.of.string)
+        return _take_name(getattr(slot.of, member))
 
     return Converter(lower, lift, (str,))
+
+
+def _string() -> Converter:
+    return _text("string", _STRING, "")
 
 
 def _enum() -> Converter:
-    def lower(value: Any, slot: Any) -> None:
-        if not isinstance(value, str):
-            raise TypeError(f"expected str for an enum, got {type(value).__name__}")
-        _write_name(slot.of.enumeration, value)
-        slot.kind = _ENUM
-
-    def lift(slot: Any) -> Any:
-        return _take_name(slot.of.enumeration)
-
-    return Converter(lower, lift, (str,))
+    return _text("enumeration", _ENUM, " for an enum")
 
 
 def _list(element: Converter, is_bytes: bool) -> Converter:

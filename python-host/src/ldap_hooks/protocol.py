@@ -336,10 +336,22 @@ def children(data: bytes, start: int, stop: int) -> Iterator[Element]:
         yield found
 
 
-def _expect(found: Element, tag: int, what: str) -> Element:
+def _expect(found: Element, tag: int, expected: str) -> Element:
     if found[0] != tag:
-        raise ProtocolError(f"expected {what} (tag 0x{tag:02x}), found tag 0x{found[0]:02x}")
+        raise ProtocolError(f"expected {expected} (tag 0x{tag:02x}), found tag 0x{found[0]:02x}")
     return found
+
+
+def _text_and(data: bytes, found: Element, second: int, names: Tuple[str, str], container: str) -> Tuple[str, Element]:
+    """Read an element made of an OCTET STRING and one more element with the tag `second`."""
+    _, start, stop = found
+    parts = children(data, start, stop)
+    try:
+        text = read_text(data, _expect(next(parts), OCTET_STRING, names[0]))
+        rest = _expect(next(parts), second, names[1])
+    except StopIteration:
+        raise ProtocolError(f"{container} is missing fields") from None
+    return text, rest
 
 
 def read_integer(data: bytes, found: Element) -> int:
@@ -421,22 +433,12 @@ class Message:
 
 
 def read_entry(data: bytes, found: Element) -> Tuple[str, List[Tuple[str, List[bytes]]]]:
-    _, start, stop = found
-    parts = children(data, start, stop)
-    try:
-        dn = read_text(data, _expect(next(parts), OCTET_STRING, "an entry DN"))
-        _, list_start, list_stop = _expect(next(parts), SEQUENCE, "an attribute list")
-    except StopIteration:
-        raise ProtocolError("an entry is missing fields") from None
+    dn, (_, list_start, list_stop) = _text_and(data, found, SEQUENCE, ("an entry DN", "an attribute list"), "an entry")
     attributes = []
     for attribute in children(data, list_start, list_stop):
-        _, attribute_start, attribute_stop = _expect(attribute, SEQUENCE, "an attribute")
-        fields = children(data, attribute_start, attribute_stop)
-        try:
-            name = read_text(data, _expect(next(fields), OCTET_STRING, "an attribute name"))
-            _, values_start, values_stop = _expect(next(fields), SET, "a set of values")
-        except StopIteration:
-            raise ProtocolError("an attribute is missing fields") from None
+        _expect(attribute, SEQUENCE, "an attribute")
+        name, (_, values_start, values_stop) = _text_and(
+            data, attribute, SET, ("an attribute name", "a set of values"), "an attribute")
         values = [data[value_start:value_stop] for _, value_start, value_stop in
                   children(data, values_start, values_stop)]
         attributes.append((name, values))
