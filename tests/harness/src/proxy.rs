@@ -184,16 +184,24 @@ fn forward(message: &[u8], to: &mut TcpStream, state: &Mutex<State>) -> bool {
         guard.stalled = true;
         return false;
     }
+    let completes = completes_operation(message);
+    let drop_now =
+        completes && matches!(guard.fault, Fault::DropAfter(limit) if guard.completed + 1 >= limit);
+    if drop_now {
+        // Stop reading requests before the client sees this reply, because a fast
+        // client could otherwise get its next request to slapd before the cut below.
+        for connection in &guard.connections {
+            let _ = connection.shutdown(Shutdown::Read);
+        }
+    }
     if to.write_all(message).is_err() {
         return true;
     }
-    if completes_operation(message) {
+    if completes {
         guard.completed += 1;
-        if let Fault::DropAfter(limit) = guard.fault
-            && guard.completed >= limit
-        {
-            // Cut every connection at once, so that no later request reaches slapd. The
-            // reply already written still reaches the client before the end of stream.
+        if drop_now {
+            // Cut every connection at once. The reply already written still reaches
+            // the client before the end of stream.
             for connection in guard.connections.drain(..) {
                 let _ = connection.shutdown(Shutdown::Both);
             }
